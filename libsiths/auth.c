@@ -1,0 +1,322 @@
+/*
+ * auth.c - a login, start to end: find the card, check the PIN's form,
+ * log in, make the card sign a fresh host challenge and check that
+ * signature before believing anything the card says, then validate the
+ * certificate and resolve the holder in HSA. Also the same for a
+ * certificate presented over TLS.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "cert.h"
+#include "ctx.h"
+#include "error.h"
+#include "hsa.h"
+#include "identity.h"
+#include "log.h"
+#include "p11.h"
+#include "verify.h"
+
+/* Bytes of host randomness the card signs; 32 cannot be guessed or replayed. */
+#define SITHS_CHALLENGE_LEN 32
+/* How often a waiting call looks for a card again. */
+#define SITHS_CARD_POLL_MS 250
+
+struct siths_card {
+	siths_ctx *ctx;
+	struct siths_p11_token *tok;
+	size_t cert_index;      /* the authentication certificate on the token */
+	char *hsa_id;           /* from that certificate, unvalidated: for prompts */
+	int logged_in;
+};
+
+/* The first certificate usable for login; signature certificates never are. */
+static int
+choose_auth_cert(siths_ctx *ctx, struct siths_p11_token *tok, size_t *index)
+{
+	size_t i, n = siths_p11_cert_count(tok);
+	uint32_t ku;
+
+	for (i = 0; i < n; i++) {
+		ku = X509_get_key_usage(siths_p11_cert(tok, i));
+		if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE)) {
+			*index = i;
+			return 0;
+		}
+	}
+	return siths_fail(ctx, SITHS_ERR_CARD_NO_CERT,
+	    "the card in '%s' holds %zu certificate(s) with a key, none for authentication "
+	    "(keyUsage digitalSignature)", siths_p11_reader(tok), n);
+}
+
+static long
+ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+static int
+open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11_token **tok)
+{
+	struct timespec start, pause = { 0, SITHS_CARD_POLL_MS * 1000000L };
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		r = siths_p11_open(ctx, pattern, tok);
+		if (r != SITHS_ERR_CARD_ABSENT || ms_since(&start) >= timeout_ms)
+			return r;
+		nanosleep(&pause, NULL);
+	}
+}
+
+int
+siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int timeout_ms, siths_card **out)
+{
+	struct siths_p11_token *tok = NULL;
+	siths_card *card = NULL;
+	char *hsa_id = NULL;
+	size_t index = 0;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (ctx == NULL || ctx->cfg == NULL || out == NULL || timeout_ms < 0)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
+	if (reader_pattern == NULL || *reader_pattern == '\0')
+		reader_pattern = ctx->cfg->card_reader;
+	if ((r = siths_p11_init(ctx)) != 0 ||
+	    (r = open_token(ctx, reader_pattern, timeout_ms, &tok)) != 0 ||
+	    (r = choose_auth_cert(ctx, tok, &index)) != 0)
+		goto out;
+	/* A card without a readable HSA-id can still be refused later with a reason. */
+	if (siths_cert_hsa_id(ctx, siths_p11_cert(tok, index), &hsa_id) != 0)
+		siths_clear_error(ctx);
+	if ((card = calloc(1, sizeof(*card))) == NULL) {
+		r = SITHS_ERR_NOMEM;
+		goto out;
+	}
+	card->ctx = ctx;
+	card->tok = tok;
+	tok = NULL;             /* transferred */
+	card->cert_index = index;
+	card->hsa_id = hsa_id;
+	hsa_id = NULL;          /* transferred */
+	siths_info(ctx, "card '%s' in '%s'", siths_p11_label(card->tok),
+	    siths_p11_reader(card->tok));
+	/* success */
+	*out = card;
+	r = 0;
+out:
+	siths_p11_close(&tok);
+	free(hsa_id);
+	return r;
+}
+
+void
+siths_card_free(siths_card **cardp)
+{
+	if (cardp == NULL || *cardp == NULL)
+		return;
+	siths_p11_close(&(*cardp)->tok);
+	free((*cardp)->hsa_id);
+	free(*cardp);
+	*cardp = NULL;
+}
+
+const char *
+siths_card_token_label(const siths_card *card)
+{
+	return card != NULL ? siths_p11_label(card->tok) : NULL;
+}
+
+const char *
+siths_card_reader(const siths_card *card)
+{
+	return card != NULL ? siths_p11_reader(card->tok) : NULL;
+}
+
+const char *
+siths_card_hsa_id(const siths_card *card)
+{
+	return card != NULL ? card->hsa_id : NULL;
+}
+
+int
+siths_card_pin_state(siths_card *card, siths_pin_state *state)
+{
+	if (state != NULL)
+		*state = 0;
+	if (card == NULL || state == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	return siths_p11_pin_state(card->tok, state);
+}
+
+/* The PIN's form, checked before the card is touched so a typo costs no try. */
+static int
+check_pin_form(const siths_ctx *ctx, const char *pin)
+{
+	size_t len, i, max = (size_t)ctx->cfg->pin_max;
+
+	if (pin == NULL || pin[0] == '\0')
+		return siths_fail(ctx, SITHS_ERR_PIN_EMPTY, "no PIN was entered");
+	len = strnlen(pin, max + 1);
+	if (len > max)
+		return siths_fail(ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN has more than %d digits",
+		    ctx->cfg->pin_max);
+	if (len < (size_t)ctx->cfg->pin_min)
+		return siths_fail(ctx, SITHS_ERR_PIN_TOO_SHORT, "the PIN has fewer than %d digits",
+		    ctx->cfg->pin_min);
+	for (i = 0; i < len; i++) {
+		if (pin[i] < '0' || pin[i] > '9')
+			return siths_fail(ctx, SITHS_ERR_PIN_FORMAT, "the PIN may hold digits only");
+	}
+	return 0;
+}
+
+int
+siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
+{
+	siths_pin_state before = 0;
+	int r;
+
+	if (state != NULL)
+		*state = 0;
+	if (card == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(card->ctx);
+	if ((r = check_pin_form(card->ctx, pin)) != 0)
+		return r;
+	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
+		return r;
+	if (before & SITHS_PIN_LOCKED) {
+		r = siths_fail(card->ctx, SITHS_ERR_PIN_LOCKED,
+		    "the PIN is locked; unlock the card with its PUK");
+	} else if ((r = siths_p11_login(card->tok, pin)) == 0) {
+		card->logged_in = 1;
+	}
+	if (state != NULL)
+		siths_p11_pin_state(card->tok, state);
+	return r;
+}
+
+static int
+verify_signature(const siths_ctx *ctx, X509 *cert, const unsigned char *data, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *md = NULL;
+	int ok = 0;
+
+	if ((md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1)
+		ok = EVP_DigestVerify(md, sig, siglen, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	if (!ok)
+		return siths_fail(ctx, SITHS_ERR_PROOF_FAILED,
+		    "the card's signature over the challenge does not verify with its "
+		    "certificate's key");
+	return 0;
+}
+
+/* Proof of possession: the card signs host randomness; we check it. */
+static int
+prove_possession(siths_card *card, X509 *cert)
+{
+	unsigned char challenge[SITHS_CHALLENGE_LEN];
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	ssize_t got;
+	int r;
+
+	do {
+		got = getrandom(challenge, sizeof(challenge), 0);
+	} while (got == -1 && errno == EINTR);
+	if (got != (ssize_t)sizeof(challenge))
+		return siths_fail(card->ctx, SITHS_ERR_INTERNAL, "the host RNG failed");
+	if ((r = siths_p11_sign(card->tok, card->cert_index, challenge, sizeof(challenge), &sig,
+	    &siglen)) == 0)
+		r = verify_signature(card->ctx, cert, challenge, sizeof(challenge), sig, siglen);
+	explicit_bzero(challenge, sizeof(challenge));
+	free(sig);
+	return r;
+}
+
+/* The directory's identity for a validated certificate's holder. */
+static int
+resolve_holder(siths_ctx *ctx, const struct siths_identity *cert_id, siths_identity **out)
+{
+	struct siths_identity *dir = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = siths_hsa_lookup(ctx, cert_id->hsa_id, &dir)) != 0)
+		return r;
+	if ((r = siths_identity_merge_cert(dir, cert_id)) != 0) {
+		siths_identity_free(&dir);
+		return r;
+	}
+	*out = dir;
+	return 0;
+}
+
+int
+siths_card_authenticate(siths_card *card, siths_identity **out)
+{
+	struct siths_identity *cert_id = NULL;
+	X509 *cert;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (card == NULL || out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(card->ctx);
+	if (!card->logged_in)
+		return siths_fail(card->ctx, SITHS_ERR_CARD_NOT_LOGGED_IN,
+		    "siths_card_login() must succeed first");
+	cert = siths_p11_cert(card->tok, card->cert_index);
+	if ((r = prove_possession(card, cert)) != 0 ||
+	    (r = siths_verify_x509(card->ctx, cert, NULL, &cert_id)) != 0 ||
+	    (r = resolve_holder(card->ctx, cert_id, out)) != 0)
+		goto out;
+	siths_notice(card->ctx, "card login: %s (LoA %d) proved possession and is active in HSA",
+	    cert_id->hsa_id, cert_id->loa);
+out:
+	siths_identity_free(&cert_id);
+	return r;
+}
+
+int
+siths_login_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
+    const siths_verify_opts *opts, siths_identity **out)
+{
+	struct siths_identity *cert_id = NULL;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (ctx == NULL || ctx->cfg == NULL || out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if ((r = siths_verify_cert(ctx, der, len, opts, &cert_id)) != 0)
+		return r;
+	if (cert_id->hsa_id == NULL)    /* the chain profile names nobody */
+		r = siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT,
+		    "siths_login_cert needs the login or function profile");
+	else
+		r = resolve_holder(ctx, cert_id, out);
+	siths_identity_free(&cert_id);
+	return r;
+}

@@ -1,0 +1,108 @@
+/*
+ * config.h - siths.conf, parsed once into an immutable structure.
+ *
+ * The file is opened safely (absolute path, no symlink, regular file owned
+ * by root or the caller, not group/world-writable, size-capped); unknown
+ * sections and keys, duplicates and bad values are errors naming the file,
+ * line and key.
+ */
+#ifndef SITHS_CONFIG_H
+#define SITHS_CONFIG_H
+
+#include <stddef.h>
+
+/* Largest siths.conf accepted. */
+#define SITHS_CONFIG_MAX_BYTES (64 * 1024)
+
+struct siths_strlist {
+	char **v;
+	size_t n;
+};
+
+struct siths_policy_loa {
+	char *oid;  /* dotted form */
+	int loa;
+};
+
+enum siths_eku {
+	SITHS_EKU_NONE = 0,
+	SITHS_EKU_CLIENT_AUTH = 1 << 0,
+	SITHS_EKU_SERVER_AUTH = 1 << 1,
+};
+
+enum siths_revocation_method {
+	SITHS_REV_OCSP = 1,
+	SITHS_REV_CRL = 2,
+};
+
+enum siths_hsa_bind {
+	SITHS_BIND_NONE = 0,
+	SITHS_BIND_SIMPLE,
+	SITHS_BIND_SASL_EXTERNAL,
+};
+
+struct siths_config {
+	char *path;
+
+	/* [trust] */
+	char *anchors;
+	char *intermediates;
+	struct siths_policy_loa *policy_loa;
+	size_t n_policy_loa;
+	int min_loa;
+	unsigned int require_eku;      /* enum siths_eku bits */
+	struct siths_strlist hsa_id_prefixes;
+
+	/* [revocation] */
+	int rev_methods[2];            /* enum siths_revocation_method, in order */
+	size_t n_rev_methods;          /* 0: mode = none */
+	char *ocsp_url;
+	int rev_soft;                  /* on_unreachable = soft */
+	struct siths_strlist crl_files;
+	char *cache_dir;
+	int rev_timeout_ms;
+
+	/* [hsa] */
+	struct siths_strlist hsa_uris;
+	char *hsa_base;
+	int hsa_bind;                  /* enum siths_hsa_bind */
+	char *hsa_bind_dn;
+	char *hsa_bind_password_file;
+	char *hsa_tls_ca;
+	char *hsa_tls_cert;
+	char *hsa_tls_key;
+	int hsa_timeout_ms;
+	int hsa_cache_ttl;
+	int hsa_stale_max;
+
+	/* [card] */
+	char *pkcs11_module;
+	char *card_reader;
+	int pin_min;
+	int pin_max;
+
+	/* [pam] */
+	char *user_map;
+	int allow_root;
+};
+
+/*
+ * Parse the file at path. On failure returns a negative siths_status and
+ * writes a sentence naming file, line and key into err.
+ */
+int siths_config_load(struct siths_config **out, const char *path, char *err, size_t errlen);
+/* The same over a string, for tests; name stands in for the file name. */
+int siths_config_parse_string(struct siths_config **out, const char *text, const char *name,
+    char *err, size_t errlen);
+void siths_config_free(struct siths_config **cfg);
+
+/*
+ * Open a file that decides about security (config, user map, password):
+ * absolute path, O_NOFOLLOW, regular file, owned by root or the effective
+ * user, not group/world-writable, at most max_bytes. On success *buf holds
+ * the NUL-terminated contents (free() it) and *len its length.
+ */
+int siths_read_secure_file(const char *path, size_t max_bytes, char **buf, size_t *len,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * ctx.c - the context's life: creation, loading siths.conf and the trust
+ * store, and freeing everything the layers hang on it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "error.h"
+#include "hsa.h"
+#include "log.h"
+#include "p11.h"
+#include "verify.h"
+
+#ifndef SITHS_DEFAULT_CONFIG
+#define SITHS_DEFAULT_CONFIG "/etc/siths/siths.conf"
+#endif
+
+static void
+free_errbuf(void *buf)
+{
+	free(buf);
+}
+
+int
+siths_ctx_create(siths_ctx **out)
+{
+	siths_ctx *ctx = NULL;
+
+	if (out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return SITHS_ERR_NOMEM;
+	if (pthread_key_create(&ctx->err_key, free_errbuf) != 0) {
+		free(ctx);
+		return SITHS_ERR_NOMEM;
+	}
+	ctx->have_err_key = 1;
+	ctx->log_level = SITHS_LOG_NOTICE;
+	*out = ctx;
+	return 0;
+}
+
+int
+siths_ctx_load(siths_ctx *ctx, const char *config_path)
+{
+	char err[SITHS_ERRMSG_MAX];
+	int r;
+
+	if (ctx == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if (ctx->cfg != NULL)
+		return siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT,
+		    "the context has a configuration already");
+	if (config_path == NULL)
+		config_path = SITHS_DEFAULT_CONFIG;
+	if ((r = siths_config_load(&ctx->cfg, config_path, err, sizeof(err))) != 0)
+		return siths_fail(ctx, r, "%s", err);
+	if ((r = siths_trust_load(ctx)) != 0 || (r = siths_hsa_init(ctx)) != 0)
+		goto fail;
+	if (ctx->cfg->n_rev_methods == 0)
+		siths_warn(ctx, "%s: revocation checking is off ([revocation] mode = none)",
+		    config_path);
+	siths_info(ctx, "configuration loaded from %s", config_path);
+	return 0;
+fail:
+	siths_hsa_free(ctx);
+	siths_trust_free(ctx);
+	siths_config_free(&ctx->cfg);
+	return r;
+}
+
+int
+siths_ctx_new(siths_ctx **out, const char *config_path)
+{
+	siths_ctx *ctx = NULL;
+	int r;
+
+	if (out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	if ((r = siths_ctx_create(&ctx)) != 0)
+		return r;
+	if ((r = siths_ctx_load(ctx, config_path)) != 0) {
+		siths_ctx_free(&ctx);
+		return r;
+	}
+	*out = ctx;
+	return 0;
+}
+
+void
+siths_ctx_free(siths_ctx **ctxp)
+{
+	siths_ctx *ctx;
+	void *buf;
+
+	if (ctxp == NULL || (ctx = *ctxp) == NULL)
+		return;
+	siths_p11_free(ctx);
+	siths_hsa_free(ctx);
+	siths_trust_free(ctx);
+	siths_config_free(&ctx->cfg);
+	if (ctx->have_err_key) {
+		/* Other threads' buffers go with their thread's exit. */
+		buf = pthread_getspecific(ctx->err_key);
+		pthread_setspecific(ctx->err_key, NULL);
+		free(buf);
+		pthread_key_delete(ctx->err_key);
+	}
+	free(ctx);
+	*ctxp = NULL;
+}
+
+const char *
+siths_ctx_config_path(const siths_ctx *ctx)
+{
+	return ctx != NULL && ctx->cfg != NULL ? ctx->cfg->path : NULL;
+}
+
+int
+siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max)
+{
+	if (ctx == NULL || ctx->cfg == NULL || min == NULL || max == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	*min = ctx->cfg->pin_min;
+	*max = ctx->cfg->pin_max;
+	return 0;
+}
+
+const char *
+siths_version(void)
+{
+	return PACKAGE_VERSION;
+}

@@ -1,0 +1,38 @@
+/*
+ * ctx.h - what a siths_ctx holds. Everything here is either immutable
+ * after siths_ctx_load() or guarded by the lock of the layer that owns it.
+ */
+#ifndef SITHS_CTX_H
+#define SITHS_CTX_H
+
+#include <pthread.h>
+
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "siths.h"
+
+struct siths_hsa;
+struct siths_p11;
+
+struct siths_ctx {
+	struct siths_config *cfg;      /* NULL until loaded */
+
+	/* per-thread detail message of the last failure (error.c) */
+	pthread_key_t err_key;
+	int have_err_key;
+
+	/* logging (log.c); set before the context is shared */
+	siths_log_fn *log_fn;
+	void *log_userdata;
+	int log_level;
+
+	/* trust (verify.c): built once, read-only afterwards */
+	X509_STORE *store;
+	STACK_OF(X509) *intermediates;
+
+	struct siths_hsa *hsa;         /* directory connection (hsa.c) */
+	struct siths_p11 *p11;         /* token module (p11.c) */
+};
+
+#endif

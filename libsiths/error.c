@@ -1,0 +1,161 @@
+/*
+ * error.c - status names and sentences, and the per-thread detail message
+ * of the last failure on a context.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "error.h"
+#include "log.h"
+
+struct status_text {
+	int status;
+	const char *name;
+	const char *text;
+};
+
+#define S(code, text) { code, #code, text }
+static const struct status_text status_table[] = {
+	S(SITHS_OK, "success"),
+	S(SITHS_ERR_INTERNAL, "internal error"),
+	S(SITHS_ERR_NOMEM, "out of memory"),
+	S(SITHS_ERR_INVALID_ARGUMENT, "invalid argument"),
+	S(SITHS_ERR_CONFIG_OPEN, "the configuration file cannot be read"),
+	S(SITHS_ERR_CONFIG_UNSAFE, "the configuration file is not protected (owner, mode or symlink)"),
+	S(SITHS_ERR_CONFIG_SYNTAX, "the configuration file is malformed"),
+	S(SITHS_ERR_CONFIG_KEY, "unknown or repeated configuration key"),
+	S(SITHS_ERR_CONFIG_VALUE, "bad configuration value"),
+	S(SITHS_ERR_CONFIG_MISSING, "a required configuration key is missing"),
+	S(SITHS_ERR_TRUST_LOAD, "the trusted certificates cannot be loaded"),
+	S(SITHS_ERR_CARD_MODULE, "the PKCS#11 module cannot be loaded"),
+	S(SITHS_ERR_CARD_ABSENT, "no card found"),
+	S(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate"),
+	S(SITHS_ERR_CARD_IO, "the card failed an operation"),
+	S(SITHS_ERR_CARD_REMOVED, "the card was removed"),
+	S(SITHS_ERR_CARD_TIMEOUT, "the card did not answer in time"),
+	S(SITHS_ERR_CARD_SIGN, "the card could not sign"),
+	S(SITHS_ERR_PROOF_FAILED, "the card did not prove that it holds the certificate's key"),
+	S(SITHS_ERR_CARD_NOT_LOGGED_IN, "the card needs the PIN first"),
+	S(SITHS_ERR_PIN_EMPTY, "no PIN was given"),
+	S(SITHS_ERR_PIN_TOO_SHORT, "the PIN is too short"),
+	S(SITHS_ERR_PIN_TOO_LONG, "the PIN is too long"),
+	S(SITHS_ERR_PIN_FORMAT, "the PIN may contain digits only"),
+	S(SITHS_ERR_PIN_INCORRECT, "wrong PIN"),
+	S(SITHS_ERR_PIN_LOCKED, "the PIN is locked"),
+	S(SITHS_ERR_PIN_MUST_CHANGE, "the PIN must be changed first"),
+	S(SITHS_ERR_CERT_PARSE, "not a valid certificate"),
+	S(SITHS_ERR_CERT_UNTRUSTED, "the certificate is not issued by a trusted CA"),
+	S(SITHS_ERR_CERT_EXPIRED, "the certificate has expired"),
+	S(SITHS_ERR_CERT_NOT_YET_VALID, "the certificate is not valid yet"),
+	S(SITHS_ERR_CERT_SIGNATURE_ONLY, "a signature certificate cannot be used to log in"),
+	S(SITHS_ERR_CERT_KEY_USAGE, "the certificate's key usage does not allow this"),
+	S(SITHS_ERR_CERT_EKU, "the certificate's extended key usage does not allow this"),
+	S(SITHS_ERR_CERT_NO_HSA_ID, "the certificate carries no HSA-id"),
+	S(SITHS_ERR_CERT_HSA_ID_INVALID, "the certificate's HSA-id is malformed"),
+	S(SITHS_ERR_CERT_POLICY, "the certificate has no accepted certificate policy"),
+	S(SITHS_ERR_CERT_LOA_TOO_LOW, "the certificate's level of assurance is too low"),
+	S(SITHS_ERR_CERT_WEAK_KEY, "the certificate's key is too weak"),
+	S(SITHS_ERR_CERT_CHAIN, "the certification path is invalid"),
+	S(SITHS_ERR_REVOCATION_UNAVAILABLE, "revocation status could not be checked"),
+	S(SITHS_ERR_CERT_REVOKED, "the certificate is revoked"),
+	S(SITHS_ERR_REVOCATION_UNKNOWN, "the revocation service does not know the certificate"),
+	S(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached"),
+	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory"),
+	S(SITHS_ERR_HSA_AMBIGUOUS, "the HSA-id matches more than one directory entry"),
+	S(SITHS_ERR_HSA_INACTIVE, "the person's HSA commission is not active"),
+	S(SITHS_ERR_HSA_PROTOCOL, "the HSA directory answered with an error"),
+	S(SITHS_ERR_HSA_BIND, "the HSA directory refused our credentials"),
+	S(SITHS_ERR_HSA_TIMEOUT, "the HSA directory did not answer in time"),
+	S(SITHS_ERR_HSA_ID_INVALID, "malformed HSA-id"),
+	S(SITHS_ERR_HSA_ENTRY_TOO_LARGE, "the directory entry is too large"),
+	S(SITHS_ERR_POLICY_NO_MAPPING, "no local user is mapped to this HSA-id"),
+	S(SITHS_ERR_POLICY_USER_MISMATCH, "the card belongs to another user"),
+	S(SITHS_ERR_POLICY_ROOT_DENIED, "logging in as root with a card is not allowed"),
+	S(SITHS_ERR_POLICY_MAP_FILE, "the user map cannot be read"),
+	S(SITHS_ERR_POLICY_UNKNOWN_USER, "the mapped local user does not exist"),
+};
+#undef S
+
+static const struct status_text *
+status_lookup(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++) {
+		if (status_table[i].status == status)
+			return &status_table[i];
+	}
+	return NULL;
+}
+
+const char *
+siths_strerror(int status)
+{
+	const struct status_text *st = status_lookup(status);
+
+	return st != NULL ? st->text : "unknown status";
+}
+
+const char *
+siths_status_name(int status)
+{
+	const struct status_text *st = status_lookup(status);
+
+	return st != NULL ? st->name : "SITHS_ERR_UNKNOWN";
+}
+
+/* The calling thread's buffer on ctx, allocated on first use; NULL if none. */
+static char *
+thread_errbuf(const siths_ctx *ctx, int create)
+{
+	char *buf;
+
+	if (ctx == NULL || !ctx->have_err_key)
+		return NULL;
+	buf = pthread_getspecific(ctx->err_key);
+	if (buf == NULL && create) {
+		if ((buf = calloc(1, SITHS_ERRMSG_MAX)) == NULL)
+			return NULL;
+		if (pthread_setspecific(ctx->err_key, buf) != 0) {
+			free(buf);
+			return NULL;
+		}
+	}
+	return buf;
+}
+
+int
+siths_fail(const siths_ctx *ctx, int status, const char *fmt, ...)
+{
+	char *buf;
+	va_list ap;
+
+	if ((buf = thread_errbuf(ctx, 1)) == NULL)
+		return status;
+	va_start(ap, fmt);
+	vsnprintf(buf, SITHS_ERRMSG_MAX, fmt, ap);
+	va_end(ap);
+	siths_debug(ctx, "%s: %s", siths_status_name(status), buf);
+	return status;
+}
+
+void
+siths_clear_error(const siths_ctx *ctx)
+{
+	char *buf = thread_errbuf(ctx, 0);
+
+	if (buf != NULL)
+		buf[0] = '\0';
+}
+
+const char *
+siths_ctx_errmsg(const siths_ctx *ctx)
+{
+	const char *buf = thread_errbuf(ctx, 0);
+
+	return buf != NULL ? buf : "";
+}

@@ -1,0 +1,50 @@
+/*
+ * identity.h - the identity structure, filled by the certificate and
+ * directory layers and frozen once handed to the caller.
+ */
+#ifndef SITHS_IDENTITY_H
+#define SITHS_IDENTITY_H
+
+#include <stddef.h>
+
+#include "siths.h"
+
+struct siths_identity {
+	/* from the certificate */
+	char *hsa_id;
+	char *cert_sha256;        /* hex */
+	char *cert_subject;       /* RFC 2253, UTF-8 */
+	char *cert_issuer;
+	char *cert_not_after;     /* ISO 8601 UTC */
+	int loa;
+
+	/* from the certificate, replaced by the directory's values */
+	char *given_name;
+	char *surname;
+	char *display_name;
+	char *org_name;           /* O of the certificate, o of the directory */
+
+	/* from the directory */
+	char *dn;
+	char *mail;
+	char *title;
+	char *org_hsa_id;
+	char *org_number;
+	char *municipality_code;
+	char *municipality_name;
+	char *start_date;         /* as the directory has it (GeneralizedTime) */
+	char *end_date;
+	char **roles;             /* hsaSystemRole values */
+	size_t n_roles;
+	int from_directory;
+};
+
+struct siths_identity *siths_identity_new(void);
+/* Replace *field with a copy of value (NULL clears). 0 or SITHS_ERR_NOMEM. */
+int siths_identity_set(char **field, const char *value);
+int siths_identity_add_role(struct siths_identity *id, const char *role);
+/* Copy the certificate-derived fields of cert into dir (the directory's
+ * identity of the same HSA-id). */
+int siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert);
+
+#endif

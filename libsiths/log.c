@@ -1,0 +1,58 @@
+/*
+ * log.c - delivery of log messages: to the caller's callback when one is
+ * set, else to syslog. Messages never contain a PIN: callers pass none.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+
+#include "ctx.h"
+#include "log.h"
+
+/* Longest message delivered; longer ones are cut. */
+#define SITHS_LOG_MAX 1024
+
+void
+siths_vlog(const siths_ctx *ctx, int level, const char *fmt, va_list ap)
+{
+	char msg[SITHS_LOG_MAX];
+
+	if (ctx == NULL || level > ctx->log_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (ctx->log_fn != NULL)
+		ctx->log_fn(ctx->log_userdata, level, msg);
+	else
+		syslog(LOG_AUTHPRIV | level, "libsiths: %s", msg);
+}
+
+void
+siths_log(const siths_ctx *ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	siths_vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+void
+siths_ctx_set_log(siths_ctx *ctx, siths_log_fn *fn, void *userdata)
+{
+	if (ctx == NULL)
+		return;
+	ctx->log_fn = fn;
+	ctx->log_userdata = fn != NULL ? userdata : NULL;
+}
+
+void
+siths_ctx_set_log_level(siths_ctx *ctx, int level)
+{
+	if (ctx == NULL)
+		return;
+	if (level < SITHS_LOG_ERR)
+		level = SITHS_LOG_ERR;
+	if (level > SITHS_LOG_DEBUG)
+		level = SITHS_LOG_DEBUG;
+	ctx->log_level = level;
+}

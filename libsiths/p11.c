@@ -1,0 +1,932 @@
+/*
+ * p11.c - the card layer: the PKCS#11 module of a context, the choice of a
+ * card, the certificates on it that have a key beside them, PIN state, user
+ * login and signing with a card key. Nothing else in libsiths touches
+ * PKCS#11.
+ *
+ * libp11 (0.4.12 on Debian 12) enumerates slots, certificates and keys and
+ * signs through OpenSSL. Three things go to the module directly, through its
+ * own function list, because libp11 gets them wrong for us:
+ *  - C_Login: PKCS11_login keeps a copy of the PIN for as long as the slot
+ *    lives; we keep none.
+ *  - C_GetTokenInfo: libp11 reads token flags once per enumeration, and its
+ *    PKCS11_update_slots frees slots that are still in use.
+ *  - C_Logout at close, so that a card never stays logged in for the next
+ *    caller in this process.
+ *
+ * Releasing a libp11 slot list calls C_CloseAllSessions on every slot in it,
+ * which logs out and kills the sessions of any token open on those slots.
+ * So the context keeps one slot list, shared by its open tokens: enumerated
+ * afresh when no token is open, released when the last one closes. A card
+ * inserted while another card is open in this process is seen once that one
+ * is closed. One token per slot at a time, so that no login is shared by
+ * two callers.
+ *
+ * Threads: the module and its slot list belong to the context and are
+ * guarded by one mutex; a token is used by one thread at a time and must be closed
+ * before its context is freed.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <libp11.h>
+#include <p11-kit/pkcs11.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "error.h"
+#include "log.h"
+#include "p11.h"
+
+/* What a card may make us hold: a malicious card must not make us allocate
+ * without bound, nor put control characters into logs and prompts. */
+#define P11_MAX_CERTS 16     /* certificates considered per token */
+#define P11_MAX_TEXT 64      /* bytes kept of a reader name, label, serial */
+#define P11_MAX_ID 255       /* CKA_ID bytes; libp11 keeps no more either */
+#define P11_MAX_SIG 1024     /* signature bytes accepted (RSA-8192) */
+#define P11_MAX_PIN 64       /* PIN bytes passed to a card */
+
+#define P11_MAX_OPEN 16      /* tokens open at once in a context */
+
+struct siths_p11 {
+	pthread_mutex_t lock;          /* guards everything below */
+	PKCS11_CTX *pctx;              /* NULL until the module is loaded */
+	void *dl;                      /* our own reference to the module */
+	CK_FUNCTION_LIST_PTR fn;       /* the module's functions */
+	PKCS11_SLOT *slots;            /* shared by the open tokens; NULL when none */
+	unsigned int nslots;
+	CK_SLOT_ID busy[P11_MAX_OPEN]; /* slots of the open tokens */
+	size_t nopen;
+};
+
+struct p11_cert {
+	X509 *x509;
+	unsigned char id[P11_MAX_ID];  /* finds the key again at sign time */
+	size_t id_len;
+};
+
+struct siths_p11_token {
+	siths_ctx *ctx;
+	struct siths_p11 *p11;
+	PKCS11_SLOT *slot;             /* in p11->slots */
+	CK_SLOT_ID slot_id;
+	CK_SESSION_HANDLE session;     /* ours, for login and logout */
+	int have_session;
+	int logged_in;
+	char *reader;
+	char *label;
+	char *serial;
+	struct p11_cert certs[P11_MAX_CERTS];
+	size_t ncerts;
+};
+
+/* --- the module --------------------------------------------------------- */
+
+static struct siths_p11 *
+p11_get(const siths_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->p11, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The context's card state, created on first use. Two threads may get here
+ * first at once: the loser of the exchange frees its copy.
+ */
+static int
+p11_state(siths_ctx *ctx, struct siths_p11 **out)
+{
+	struct siths_p11 *p11 = NULL, *expected = NULL;
+
+	*out = NULL;
+	if ((p11 = p11_get(ctx)) != NULL) {
+		*out = p11;
+		return 0;
+	}
+	if ((p11 = calloc(1, sizeof(*p11))) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	if (pthread_mutex_init(&p11->lock, NULL) != 0) {
+		free(p11);
+		return siths_fail(ctx, SITHS_ERR_INTERNAL, "cannot create the card lock");
+	}
+	if (!__atomic_compare_exchange_n(&ctx->p11, &expected, p11, 0, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE)) {
+		pthread_mutex_destroy(&p11->lock);
+		free(p11);
+		p11 = expected;
+	}
+	*out = p11;
+	return 0;
+}
+
+/*
+ * The first CKR value libp11 put on the OpenSSL error queue (it reports a
+ * module's CKR as the reason of its own error library); 0 when none. The
+ * queue is emptied either way.
+ */
+static CK_RV
+queue_ckr(void)
+{
+	unsigned long e;
+	CK_RV rv = 0;
+	int lib = ERR_get_CKR_code();
+
+	while ((e = ERR_get_error()) != 0) {
+		if (rv == 0 && ERR_GET_LIB(e) == lib)
+			rv = ERR_GET_REASON(e);
+	}
+	return rv;
+}
+
+/* A failure of the module, removal told apart from the rest. */
+static int
+ckr_status(CK_RV rv, int otherwise)
+{
+	switch (rv) {
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+		return SITHS_ERR_CARD_REMOVED;
+	case CKR_USER_NOT_LOGGED_IN:
+		return SITHS_ERR_CARD_NOT_LOGGED_IN;
+	default:
+		return otherwise;
+	}
+}
+
+/*
+ * Our own handle on the module: loading it ourselves first gives dlerror()'s
+ * reason for a module that does not load (libp11 prints it on stderr), and
+ * its function list serves login and token flags.
+ */
+static int
+module_open(siths_ctx *ctx, const char *path, void **dlp, CK_FUNCTION_LIST_PTR *fnp)
+{
+	CK_C_GetFunctionList get = NULL;
+	void *dl = NULL, *sym;
+	const char *why;
+	int r = SITHS_ERR_INTERNAL;
+
+	*dlp = NULL;
+	*fnp = NULL;
+	if ((dl = dlopen(path, RTLD_LAZY | RTLD_LOCAL)) == NULL) {
+		why = dlerror();
+		return siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+		    "cannot load the PKCS#11 module %s: %s", path,
+		    why != NULL ? why : "unknown reason");
+	}
+	if ((sym = dlsym(dl, "C_GetFunctionList")) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_CARD_MODULE, "%s is not a PKCS#11 module", path);
+		goto out;
+	}
+	memcpy(&get, &sym, sizeof(get)); /* object to function pointer, without a warning */
+	if (get(fnp) != CKR_OK || *fnp == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+		    "the PKCS#11 module %s gives no function list", path);
+		goto out;
+	}
+	*dlp = dl;
+	dl = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	if (dl != NULL)
+		dlclose(dl);
+	return r;
+}
+
+/* Load the module into p11; called with its lock held. */
+static int
+module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
+{
+	PKCS11_CTX *pctx = NULL;
+	CK_FUNCTION_LIST_PTR fn = NULL;
+	void *dl = NULL;
+	CK_RV rv;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (path == NULL || *path == '\0')
+		return siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+		    "no PKCS#11 module configured ([card] pkcs11_module)");
+	/* a bare name would be searched for along the library path */
+	if (*path != '/')
+		return siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+		    "the PKCS#11 module %s is not an absolute path", path);
+	if ((r = module_open(ctx, path, &dl, &fn)) != 0)
+		goto out;
+	if ((pctx = PKCS11_CTX_new()) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (PKCS11_CTX_load(pctx, path) != 0) {
+		rv = queue_ckr();
+		r = siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+		    "the PKCS#11 module %s does not initialise (CKR 0x%lx)", path,
+		    (unsigned long)rv);
+		goto out;
+	}
+	siths_debug(ctx, "PKCS#11 module %s loaded", path);
+	p11->pctx = pctx;
+	p11->dl = dl;
+	p11->fn = fn;
+	pctx = NULL; /* transferred */
+	dl = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	if (pctx != NULL)
+		PKCS11_CTX_free(pctx); /* never loaded: libp11 0.4.12 cannot unload it */
+	if (dl != NULL)
+		dlclose(dl);
+	ERR_clear_error();
+	return r;
+}
+
+int
+siths_p11_init(siths_ctx *ctx)
+{
+	struct siths_p11 *p11 = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (ctx == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if ((r = p11_state(ctx, &p11)) != 0)
+		return r;
+	pthread_mutex_lock(&p11->lock);
+	if (p11->pctx != NULL)
+		r = 0;
+	else
+		r = module_load(ctx, p11, ctx->cfg != NULL ? ctx->cfg->pkcs11_module : NULL);
+	pthread_mutex_unlock(&p11->lock);
+	return r;
+}
+
+/* Release the slot list once no token uses it; called with the lock held. */
+static void
+slots_release(struct siths_p11 *p11)
+{
+	if (p11->nopen > 0 || p11->slots == NULL)
+		return;
+	PKCS11_release_all_slots(p11->pctx, p11->slots, p11->nslots);
+	p11->slots = NULL;
+	p11->nslots = 0;
+}
+
+void
+siths_p11_free(siths_ctx *ctx)
+{
+	struct siths_p11 *p11;
+
+	if (ctx == NULL || (p11 = ctx->p11) == NULL)
+		return;
+	ctx->p11 = NULL;
+	if (p11->nopen > 0) {
+		/* a leak is better than a token closing into freed memory */
+		siths_err(ctx, "%zu card token(s) still open when the context is freed",
+		    p11->nopen);
+		return;
+	}
+	slots_release(p11);
+	if (p11->pctx != NULL) {
+		PKCS11_CTX_unload(p11->pctx);
+		PKCS11_CTX_free(p11->pctx);
+	}
+	if (p11->dl != NULL)
+		dlclose(p11->dl);
+	pthread_mutex_destroy(&p11->lock);
+	free(p11);
+}
+
+/* --- choosing a card ---------------------------------------------------- */
+
+/*
+ * A bounded, printable copy of a string a reader or card chose: it reaches
+ * logs and login prompts. UTF-8 is kept (labels carry names); control
+ * characters are not.
+ */
+static void
+text_fit(char dst[P11_MAX_TEXT + 1], const char *s)
+{
+	size_t i, len;
+
+	if (s == NULL)
+		s = "";
+	len = strnlen(s, P11_MAX_TEXT);
+	/* at the cap, do not cut a UTF-8 sequence in half */
+	if (len == P11_MAX_TEXT) {
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[len] = '\0';
+}
+
+static char *
+text_copy(const char *s)
+{
+	char buf[P11_MAX_TEXT + 1];
+
+	text_fit(buf, s);
+	return strdup(buf);
+}
+
+static int
+key_has_id(const PKCS11_KEY *key, const unsigned char *id, size_t len)
+{
+	return key->id_len == len && memcmp(key->id, id, len) == 0;
+}
+
+static int
+key_with_id(const PKCS11_KEY *keys, unsigned int n, const unsigned char *id, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (key_has_id(&keys[i], id, len))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Keep cert if a private key with its CKA_ID is on the card. Before login a
+ * token may hide its private keys (SoftHSM does): a public key with the ID
+ * stands in for it then, and signing looks for the private key again.
+ * Certificates without an ID cannot be paired with a key and are skipped.
+ */
+static int
+cert_take(struct siths_p11_token *tok, const PKCS11_CERT *cert, const PKCS11_KEY *prv,
+    unsigned int nprv, const PKCS11_KEY *pub, unsigned int npub, int hidden_keys)
+{
+	struct p11_cert *c = &tok->certs[tok->ncerts];
+
+	if (cert->x509 == NULL || cert->id_len == 0 || cert->id_len > P11_MAX_ID)
+		return 0;
+	if (!key_with_id(prv, nprv, cert->id, cert->id_len) &&
+	    !(hidden_keys && key_with_id(pub, npub, cert->id, cert->id_len)))
+		return 0;
+	if ((c->x509 = X509_dup(cert->x509)) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	memcpy(c->id, cert->id, cert->id_len);
+	c->id_len = cert->id_len;
+	tok->ncerts++;
+	return 0;
+}
+
+/* The failure of a libp11 call on a card, read from the error queue. */
+static int
+card_fail(struct siths_p11_token *tok, int otherwise, const char *what, const char *reader)
+{
+	CK_RV rv = queue_ckr();
+
+	return siths_fail(tok->ctx, ckr_status(rv, otherwise),
+	    "cannot %s on the card in '%s' (CKR 0x%lx)", what, reader, (unsigned long)rv);
+}
+
+/*
+ * Read the certificates of the card in slot and keep those with a key.
+ * SITHS_ERR_CARD_NO_CERT when there is none.
+ */
+static int
+token_take(struct siths_p11_token *tok, PKCS11_SLOT *slot, const char *reader)
+{
+	PKCS11_TOKEN *t = slot->token;
+	PKCS11_CERT *certs = NULL;
+	PKCS11_KEY *prv = NULL, *pub = NULL;
+	unsigned int ncerts = 0, nprv = 0, npub = 0, i;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (PKCS11_enumerate_certs(t, &certs, &ncerts) != 0)
+		return card_fail(tok, SITHS_ERR_CARD_IO, "list the certificates", reader);
+	if (PKCS11_enumerate_keys(t, &prv, &nprv) != 0)
+		return card_fail(tok, SITHS_ERR_CARD_IO, "list the private keys", reader);
+	if (t->loginRequired && PKCS11_enumerate_public_keys(t, &pub, &npub) != 0)
+		return card_fail(tok, SITHS_ERR_CARD_IO, "list the public keys", reader);
+	/* libp11 has read them all already; we consider the first few */
+	for (i = 0; i < ncerts && tok->ncerts < P11_MAX_CERTS; i++) {
+		if ((r = cert_take(tok, &certs[i], prv, nprv, pub, npub, t->loginRequired)) != 0)
+			return r;
+	}
+	if (tok->ncerts == 0)
+		return SITHS_ERR_CARD_NO_CERT;
+	if ((tok->reader = text_copy(slot->description)) == NULL ||
+	    (tok->label = text_copy(t->label)) == NULL ||
+	    (tok->serial = text_copy(t->serialnr)) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	tok->slot = slot;
+	tok->slot_id = PKCS11_get_slotid_from_slot(slot);
+	return 0;
+}
+
+static int
+slot_busy(const struct siths_p11 *p11, CK_SLOT_ID id)
+{
+	size_t i;
+
+	for (i = 0; i < p11->nopen; i++) {
+		if (p11->busy[i] == id)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is an initialised token in the slot now? The shared list may be older
+ * than the last card removal.
+ */
+static int
+slot_ready(const struct siths_p11 *p11, CK_SLOT_ID id)
+{
+	CK_TOKEN_INFO info;
+
+	return p11->fn->C_GetTokenInfo(id, &info) == CKR_OK &&
+	    (info.flags & CKF_TOKEN_INITIALIZED) != 0;
+}
+
+/*
+ * The first slot of the shared list whose description contains pattern and
+ * whose card holds a certificate with a key. Uninitialised tokens are skipped
+ * unread: libp11 0.4.12 can hang on them (SoftHSM always shows one).
+ */
+static int
+token_choose(struct siths_p11_token *tok, const char *pattern)
+{
+	struct siths_p11 *p11 = tok->p11;
+	PKCS11_SLOT *slot;
+	char reader[P11_MAX_TEXT + 1], where[P11_MAX_TEXT + 40];
+	CK_SLOT_ID id;
+	unsigned int i;
+	int r, nocert = 0, busy = 0, err = 0;
+
+	for (i = 0; i < p11->nslots; i++) {
+		slot = &p11->slots[i];
+		if (slot->description == NULL || slot->token == NULL || !slot->token->initialized)
+			continue;
+		if (pattern != NULL && strstr(slot->description, pattern) == NULL)
+			continue;
+		id = PKCS11_get_slotid_from_slot(slot);
+		if (slot_busy(p11, id)) {
+			busy = 1;
+			continue;
+		}
+		if (!slot_ready(p11, id))
+			continue;
+		text_fit(reader, slot->description);
+		if ((r = token_take(tok, slot, reader)) == 0)
+			return 0;
+		if (r == SITHS_ERR_NOMEM || r == SITHS_ERR_INTERNAL)
+			return r;
+		if (r == SITHS_ERR_CARD_NO_CERT)
+			nocert = 1;
+		else if (err == 0)
+			err = r;
+	}
+	if (pattern != NULL)
+		snprintf(where, sizeof(where), "any reader matching '%.*s'", P11_MAX_TEXT, pattern);
+	else
+		snprintf(where, sizeof(where), "any reader");
+	if (nocert)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_NO_CERT,
+		    "no certificate with a private key on the card in %s", where);
+	if (err != 0)
+		return err; /* the message of the card that failed stands */
+	return siths_fail(tok->ctx, SITHS_ERR_CARD_ABSENT,
+	    "no card with a certificate and key in %s%s", where,
+	    busy ? " that is not already in use" : "");
+}
+
+/* Our own session, opened when the card is chosen, for login and logout. */
+static int
+token_session(struct siths_p11_token *tok)
+{
+	CK_RV rv;
+
+	rv = tok->p11->fn->C_OpenSession(tok->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
+	    &tok->session);
+	if (rv != CKR_OK)
+		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
+		    "cannot open a session with the card in '%s' (CKR 0x%lx)", tok->reader,
+		    (unsigned long)rv);
+	tok->have_session = 1;
+	return 0;
+}
+
+/* Log out and end our session, so that no later caller finds the card
+ * logged in. */
+static void
+token_end_session(struct siths_p11_token *tok)
+{
+	CK_FUNCTION_LIST_PTR fn = tok->p11->fn;
+
+	if (!tok->have_session)
+		return;
+	/* also when a failed login left tok->logged_in unset: some cards keep
+	 * an earlier login across a failed one */
+	(void)fn->C_Logout(tok->session);
+	(void)fn->C_CloseSession(tok->session);
+	tok->have_session = 0;
+	tok->logged_in = 0;
+}
+
+/* Free a token that holds no claim on a slot. */
+static void
+token_free(struct siths_p11_token *tok)
+{
+	size_t i;
+
+	if (tok == NULL)
+		return;
+	for (i = 0; i < tok->ncerts; i++)
+		X509_free(tok->certs[i].x509);
+	free(tok->reader);
+	free(tok->label);
+	free(tok->serial);
+	free(tok);
+}
+
+/*
+ * The slot list to choose from: enumerated afresh when no token is open, so
+ * that new cards are seen; else the one the open tokens share. Called with
+ * the lock held.
+ */
+static int
+slots_get(siths_ctx *ctx, struct siths_p11 *p11)
+{
+	if (p11->slots != NULL)
+		return 0;
+	if (PKCS11_enumerate_slots(p11->pctx, &p11->slots, &p11->nslots) != 0) {
+		p11->slots = NULL;
+		p11->nslots = 0;
+		return siths_fail(ctx, SITHS_ERR_CARD_IO,
+		    "cannot list the card readers (CKR 0x%lx)", (unsigned long)queue_ckr());
+	}
+	return 0;
+}
+
+int
+siths_p11_open(siths_ctx *ctx, const char *pattern, struct siths_p11_token **out)
+{
+	struct siths_p11 *p11 = NULL;
+	struct siths_p11_token *tok = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (ctx == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if (out == NULL)
+		return siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT, "siths_p11_open: no out");
+	if (pattern != NULL && *pattern == '\0')
+		pattern = NULL;
+	if ((r = siths_p11_init(ctx)) != 0)
+		return r;
+	p11 = p11_get(ctx);
+	if ((tok = calloc(1, sizeof(*tok))) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	tok->ctx = ctx;
+	tok->p11 = p11;
+
+	pthread_mutex_lock(&p11->lock);
+	if (p11->nopen >= P11_MAX_OPEN) {
+		r = siths_fail(ctx, SITHS_ERR_CARD_IO, "too many cards open in this process");
+		goto out;
+	}
+	if ((r = slots_get(ctx, p11)) != 0 || (r = token_choose(tok, pattern)) != 0 ||
+	    (r = token_session(tok)) != 0)
+		goto out;
+	p11->busy[p11->nopen++] = tok->slot_id;
+	siths_debug(ctx, "card '%s' (serial %s) in '%s': %zu certificate(s) with a key",
+	    tok->label, tok->serial, tok->reader, tok->ncerts);
+	*out = tok;
+	tok = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	if (tok != NULL)
+		token_end_session(tok);
+	slots_release(p11);
+	pthread_mutex_unlock(&p11->lock);
+	token_free(tok);
+	ERR_clear_error();
+	return r;
+}
+
+void
+siths_p11_close(struct siths_p11_token **tokp)
+{
+	struct siths_p11_token *tok;
+	struct siths_p11 *p11;
+	size_t i;
+
+	if (tokp == NULL || (tok = *tokp) == NULL)
+		return;
+	*tokp = NULL;
+	p11 = tok->p11;
+	token_end_session(tok);
+	pthread_mutex_lock(&p11->lock);
+	for (i = 0; i < p11->nopen; i++) {
+		if (p11->busy[i] == tok->slot_id) {
+			p11->busy[i] = p11->busy[--p11->nopen];
+			break;
+		}
+	}
+	slots_release(p11);
+	pthread_mutex_unlock(&p11->lock);
+	token_free(tok);
+	ERR_clear_error();
+}
+
+const char *
+siths_p11_reader(const struct siths_p11_token *tok)
+{
+	return tok != NULL ? tok->reader : NULL;
+}
+
+const char *
+siths_p11_label(const struct siths_p11_token *tok)
+{
+	return tok != NULL ? tok->label : NULL;
+}
+
+const char *
+siths_p11_serial(const struct siths_p11_token *tok)
+{
+	return tok != NULL ? tok->serial : NULL;
+}
+
+size_t
+siths_p11_cert_count(const struct siths_p11_token *tok)
+{
+	return tok != NULL ? tok->ncerts : 0;
+}
+
+X509 *
+siths_p11_cert(const struct siths_p11_token *tok, size_t i)
+{
+	if (tok == NULL || i >= tok->ncerts)
+		return NULL;
+	return tok->certs[i].x509;
+}
+
+/* --- PIN ---------------------------------------------------------------- */
+
+/* Is our session, and so the card we chose, still there? */
+static int
+token_present(struct siths_p11_token *tok)
+{
+	CK_SESSION_INFO info;
+	CK_RV rv;
+
+	if (!tok->have_session)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
+		    "the card in '%s' was removed", tok->reader);
+	if ((rv = tok->p11->fn->C_GetSessionInfo(tok->session, &info)) != CKR_OK)
+		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
+		    "the card in '%s' does not answer (CKR 0x%lx)", tok->reader,
+		    (unsigned long)rv);
+	return 0;
+}
+
+/* Fresh token flags: libp11 keeps those of its last enumeration. */
+static int
+token_info(struct siths_p11_token *tok, CK_TOKEN_INFO *info)
+{
+	CK_RV rv;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if ((r = token_present(tok)) != 0)
+		return r;
+	if ((rv = tok->p11->fn->C_GetTokenInfo(tok->slot_id, info)) != CKR_OK)
+		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
+		    "cannot read the state of the card in '%s' (CKR 0x%lx)", tok->reader,
+		    (unsigned long)rv);
+	return 0;
+}
+
+int
+siths_p11_pin_state(struct siths_p11_token *tok, siths_pin_state *state)
+{
+	CK_TOKEN_INFO info;
+	siths_pin_state st = 0;
+	int r;
+
+	if (state != NULL)
+		*state = 0;
+	if (tok == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if (state == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_INVALID_ARGUMENT,
+		    "siths_p11_pin_state: no out");
+	if ((r = token_info(tok, &info)) != 0)
+		return r;
+	if (info.flags & CKF_USER_PIN_COUNT_LOW)
+		st |= SITHS_PIN_COUNT_LOW;
+	if (info.flags & CKF_USER_PIN_FINAL_TRY)
+		st |= SITHS_PIN_FINAL_TRY;
+	if (info.flags & CKF_USER_PIN_LOCKED)
+		st |= SITHS_PIN_LOCKED;
+	if (info.flags & CKF_USER_PIN_TO_BE_CHANGED)
+		st |= SITHS_PIN_MUST_CHANGE;
+	if (info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+		st |= SITHS_PIN_PAD;
+	*state = st;
+	return 0;
+}
+
+static int
+login_fail(struct siths_p11_token *tok, CK_RV rv, size_t len)
+{
+	CK_TOKEN_INFO info;
+	const char *reader = tok->reader;
+
+	switch (rv) {
+	case CKR_PIN_INCORRECT:
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_INCORRECT,
+		    "the card in '%s' did not accept the PIN", reader);
+	case CKR_PIN_LOCKED:
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_LOCKED,
+		    "the PIN of the card in '%s' is locked", reader);
+	case CKR_PIN_EXPIRED:
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_MUST_CHANGE,
+		    "the PIN of the card in '%s' has expired and must be changed", reader);
+	case CKR_PIN_INVALID:
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_FORMAT,
+		    "the card in '%s' does not accept the characters of the PIN", reader);
+	case CKR_PIN_LEN_RANGE:
+		if (token_info(tok, &info) == 0 && info.ulMinPinLen != CK_UNAVAILABLE_INFORMATION &&
+		    len < info.ulMinPinLen)
+			return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_SHORT,
+			    "the PIN is too short for the card in '%s'", reader);
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG,
+		    "the PIN is too long for the card in '%s'", reader);
+	default:
+		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
+		    "login to the card in '%s' failed (CKR 0x%lx)", reader, (unsigned long)rv);
+	}
+}
+
+int
+siths_p11_login(struct siths_p11_token *tok, const char *pin)
+{
+	CK_FUNCTION_LIST_PTR fn;
+	CK_UTF8CHAR_PTR p;
+	CK_RV rv;
+	size_t len;
+
+	if (tok == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	/* a PIN pad (pin == NULL) comes with the reader layer */
+	if (pin == NULL || (len = strnlen(pin, P11_MAX_PIN + 1)) == 0)
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_EMPTY, "no PIN given");
+	if (len > P11_MAX_PIN)
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN is too long");
+	if (!tok->have_session)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
+		    "the card in '%s' was removed", tok->reader);
+	fn = tok->p11->fn;
+	/* C_Login's PIN is not const for historical reasons; the module only reads it */
+	p = (CK_UTF8CHAR_PTR)(uintptr_t)pin;
+	tok->logged_in = 0;
+	rv = fn->C_Login(tok->session, CKU_USER, p, len);
+	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+		/* logged in before, by us or by other code in this process: the
+		 * card has not checked this PIN, so log out and let it */
+		(void)fn->C_Logout(tok->session);
+		rv = fn->C_Login(tok->session, CKU_USER, p, len);
+	}
+	if (rv != CKR_OK)
+		return login_fail(tok, rv, len);
+	tok->logged_in = 1;
+	siths_debug(tok->ctx, "logged in to the card in '%s'", tok->reader);
+	return 0;
+}
+
+/* --- signing ------------------------------------------------------------ */
+
+/*
+ * The private key of certificate i, looked up again by CKA_ID: libp11 moves
+ * its key array when a login reveals more keys, so no pointer into it is
+ * kept. libp11 appends keys as it finds them and forgets none; after a
+ * logout and login (ours, not its own) the module may have given the key a
+ * new handle, so the last key with the ID is the one to use.
+ */
+static int
+token_private_key(struct siths_p11_token *tok, size_t i, EVP_PKEY **out)
+{
+	const struct p11_cert *c = &tok->certs[i];
+	PKCS11_KEY *keys = NULL;
+	unsigned int n = 0, k;
+
+	*out = NULL;
+	if (PKCS11_enumerate_keys(tok->slot->token, &keys, &n) != 0)
+		return card_fail(tok, SITHS_ERR_CARD_SIGN, "list the private keys", tok->reader);
+	for (k = n; k > 0 && !key_has_id(&keys[k - 1], c->id, c->id_len); k--)
+		;
+	if (k == 0)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "no private key for certificate %zu on the card in '%s'", i, tok->reader);
+	if ((*out = PKCS11_get_private_key(&keys[k - 1])) == NULL)
+		return card_fail(tok, SITHS_ERR_CARD_SIGN, "use the private key", tok->reader);
+	return 0;
+}
+
+/* SHA-256 with PKCS#1 v1.5 padding for RSA, ECDSA for EC. */
+static int
+sign_init(struct siths_p11_token *tok, EVP_PKEY *pkey, EVP_MD_CTX **out)
+{
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL; /* borrowed from md */
+	int type = EVP_PKEY_get_base_id(pkey), r = SITHS_ERR_INTERNAL;
+
+	*out = NULL;
+	if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "the key on the card in '%s' is neither RSA nor EC", tok->reader);
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	if (EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, pkey) != 1 ||
+	    (type == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)) {
+		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "cannot set up signing with the key on the card in '%s'", tok->reader);
+		goto out;
+	}
+	*out = md;
+	md = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data, size_t len,
+    unsigned char **sig, size_t *siglen)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *buf = NULL;
+	size_t max, n;
+	int size, r = SITHS_ERR_INTERNAL;
+
+	if (sig != NULL)
+		*sig = NULL;
+	if (siglen != NULL)
+		*siglen = 0;
+	if (tok == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if (sig == NULL || siglen == NULL || (data == NULL && len > 0) || i >= tok->ncerts)
+		return siths_fail(tok->ctx, SITHS_ERR_INVALID_ARGUMENT,
+		    "siths_p11_sign: bad arguments");
+	/* the proof of possession stands for the card holder only after the PIN */
+	if (!tok->logged_in)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_NOT_LOGGED_IN,
+		    "the card in '%s' is asked to sign before a PIN login", tok->reader);
+	if ((r = token_private_key(tok, i, &pkey)) != 0 || (r = sign_init(tok, pkey, &md)) != 0)
+		goto out;
+	if ((size = EVP_PKEY_get_size(pkey)) <= 0 || (size_t)size > P11_MAX_SIG) {
+		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "the key on the card in '%s' has an unusable size (%d)", tok->reader, size);
+		goto out;
+	}
+	max = n = (size_t)size;
+	if ((buf = malloc(max)) == NULL) {
+		r = siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestSign(md, buf, &n, data, len) != 1) {
+		r = card_fail(tok, SITHS_ERR_CARD_SIGN, "sign", tok->reader);
+		if (r == SITHS_ERR_CARD_NOT_LOGGED_IN)
+			tok->logged_in = 0;
+		goto out;
+	}
+	if (n == 0 || n > max) {
+		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "the card in '%s' returned a signature of %zu bytes", tok->reader, n);
+		goto out;
+	}
+	*sig = buf;
+	buf = NULL; /* transferred */
+	*siglen = n;
+	/* success */
+	r = 0;
+ out:
+	free(buf);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return r;
+}

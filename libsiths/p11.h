@@ -1,0 +1,51 @@
+/*
+ * p11.h - the one internal interface to cards: a PKCS#11 module through
+ * libp11. Nothing outside p11.c touches PKCS#11, so that card access can
+ * later move into a helper process with a hard deadline.
+ */
+#ifndef SITHS_P11_H
+#define SITHS_P11_H
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "siths.h"
+
+struct siths_p11_token;
+
+/* Load the configured module once per context (lazily); thread-safe. */
+int siths_p11_init(siths_ctx *ctx);
+void siths_p11_free(siths_ctx *ctx);
+
+/*
+ * Open the first initialised token present in a slot whose description
+ * contains pattern (NULL or "": any). Uninitialised tokens are skipped.
+ * SITHS_ERR_CARD_ABSENT when there is none.
+ */
+int siths_p11_open(siths_ctx *ctx, const char *pattern, struct siths_p11_token **out);
+void siths_p11_close(struct siths_p11_token **tok);
+
+const char *siths_p11_reader(const struct siths_p11_token *tok);
+const char *siths_p11_label(const struct siths_p11_token *tok);
+const char *siths_p11_serial(const struct siths_p11_token *tok);
+
+/* The certificates on the token that have a private key beside them
+ * (borrowed; valid until close). */
+size_t siths_p11_cert_count(const struct siths_p11_token *tok);
+X509 *siths_p11_cert(const struct siths_p11_token *tok, size_t i);
+
+/* SITHS_PIN_* flags from the token's flags. */
+int siths_p11_pin_state(struct siths_p11_token *tok, siths_pin_state *state);
+
+/* C_Login as user. SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, ... */
+int siths_p11_login(struct siths_p11_token *tok, const char *pin);
+
+/*
+ * Sign data with the private key of certificate i: RSA PKCS#1 v1.5 with
+ * SHA-256, or ECDSA with SHA-256. *sig is allocated.
+ */
+int siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
+    size_t len, unsigned char **sig, size_t *siglen);
+
+#endif

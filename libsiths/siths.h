@@ -1,0 +1,263 @@
+/*
+ * siths.h - the public interface of libsiths.
+ *
+ * libsiths logs a person in with a Swedish SITHS card: it reads the card
+ * over PKCS#11, makes the card prove that it holds the key of its
+ * certificate, validates that certificate against configured trust anchors
+ * and the SITHS profile, and resolves the holder in an HSA directory.
+ *
+ * Conventions:
+ *  - every type is opaque; x_new() allocates, x_free(&x) frees, accepts
+ *    NULL and clears the caller's pointer;
+ *  - functions return 0 (SITHS_OK) or a negative siths_status; out-params
+ *    are cleared on entry and set only on success;
+ *  - getters return borrowed pointers that live as long as their object;
+ *  - one siths_ctx is meant to be shared by all threads of a process; a
+ *    siths_card belongs to one thread at a time.
+ */
+#ifndef SITHS_H
+#define SITHS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(SITHS_BUILDING)
+#define SITHS_API __attribute__((visibility("default")))
+#else
+#define SITHS_API
+#endif
+
+/*
+ * Status codes. Numbers are grouped by layer and never reused or
+ * renumbered; siths_status_name() gives each its stable name.
+ */
+typedef enum siths_status {
+	SITHS_OK = 0,
+
+	/* general */
+	SITHS_ERR_INTERNAL = -1,
+	SITHS_ERR_NOMEM = -2,
+	SITHS_ERR_INVALID_ARGUMENT = -3,
+
+	/* configuration */
+	SITHS_ERR_CONFIG_OPEN = -10,     /* cannot be opened or read */
+	SITHS_ERR_CONFIG_UNSAFE = -11,   /* owner, mode, symlink, not absolute */
+	SITHS_ERR_CONFIG_SYNTAX = -12,   /* not INI, line too long, too large */
+	SITHS_ERR_CONFIG_KEY = -13,      /* unknown section or key, duplicate */
+	SITHS_ERR_CONFIG_VALUE = -14,    /* a value out of range or malformed */
+	SITHS_ERR_CONFIG_MISSING = -15,  /* a required key is absent */
+	SITHS_ERR_TRUST_LOAD = -16,      /* anchors or intermediates unreadable */
+
+	/* card and token */
+	SITHS_ERR_CARD_MODULE = -20,     /* PKCS#11 module cannot be loaded */
+	SITHS_ERR_CARD_ABSENT = -21,     /* no card in any matching reader */
+	SITHS_ERR_CARD_NO_CERT = -22,    /* no usable authentication certificate */
+	SITHS_ERR_CARD_IO = -23,         /* the token failed an operation */
+	SITHS_ERR_CARD_REMOVED = -24,
+	SITHS_ERR_CARD_TIMEOUT = -25,
+	SITHS_ERR_CARD_SIGN = -26,       /* the card could not sign */
+	SITHS_ERR_PROOF_FAILED = -27,    /* signature does not match certificate */
+	SITHS_ERR_CARD_NOT_LOGGED_IN = -28,
+
+	/* PIN */
+	SITHS_ERR_PIN_EMPTY = -30,
+	SITHS_ERR_PIN_TOO_SHORT = -31,
+	SITHS_ERR_PIN_TOO_LONG = -32,
+	SITHS_ERR_PIN_FORMAT = -33,      /* not digits only */
+	SITHS_ERR_PIN_INCORRECT = -34,
+	SITHS_ERR_PIN_LOCKED = -35,
+	SITHS_ERR_PIN_MUST_CHANGE = -36,
+
+	/* certificate */
+	SITHS_ERR_CERT_PARSE = -40,      /* not a certificate, or trailing data */
+	SITHS_ERR_CERT_UNTRUSTED = -41,  /* no path to a configured anchor */
+	SITHS_ERR_CERT_EXPIRED = -42,
+	SITHS_ERR_CERT_NOT_YET_VALID = -43,
+	SITHS_ERR_CERT_SIGNATURE_ONLY = -44, /* nonRepudiation only: a signing certificate */
+	SITHS_ERR_CERT_KEY_USAGE = -45,
+	SITHS_ERR_CERT_EKU = -46,
+	SITHS_ERR_CERT_NO_HSA_ID = -47,
+	SITHS_ERR_CERT_HSA_ID_INVALID = -48,
+	SITHS_ERR_CERT_POLICY = -49,     /* no configured policy OID present */
+	SITHS_ERR_CERT_LOA_TOO_LOW = -50,
+	SITHS_ERR_CERT_WEAK_KEY = -51,
+	SITHS_ERR_CERT_CHAIN = -52,      /* path found but invalid (constraints, signature) */
+
+	/* revocation */
+	SITHS_ERR_REVOCATION_UNAVAILABLE = -60,
+	SITHS_ERR_CERT_REVOKED = -61,
+	SITHS_ERR_REVOCATION_UNKNOWN = -62,
+
+	/* directory */
+	SITHS_ERR_HSA_UNREACHABLE = -70,
+	SITHS_ERR_HSA_NOT_FOUND = -71,
+	SITHS_ERR_HSA_AMBIGUOUS = -72,
+	SITHS_ERR_HSA_INACTIVE = -73,    /* endDate passed or startDate ahead */
+	SITHS_ERR_HSA_PROTOCOL = -74,    /* the server answered with an error */
+	SITHS_ERR_HSA_BIND = -75,
+	SITHS_ERR_HSA_TIMEOUT = -76,
+	SITHS_ERR_HSA_ID_INVALID = -77,  /* the HSA-id asked for is malformed */
+	SITHS_ERR_HSA_ENTRY_TOO_LARGE = -78,
+
+	/* local policy */
+	SITHS_ERR_POLICY_NO_MAPPING = -90,   /* HSA-id maps to no local user */
+	SITHS_ERR_POLICY_USER_MISMATCH = -91,/* the card belongs to another user */
+	SITHS_ERR_POLICY_ROOT_DENIED = -92,
+	SITHS_ERR_POLICY_MAP_FILE = -93,     /* user map unreadable or malformed */
+	SITHS_ERR_POLICY_UNKNOWN_USER = -94, /* mapped user not in the user database */
+} siths_status;
+
+/* Never NULL; "unknown status" for numbers not listed above. */
+SITHS_API const char *siths_strerror(int status);
+/* The stable name, e.g. "SITHS_ERR_CERT_REVOKED"; never NULL. */
+SITHS_API const char *siths_status_name(int status);
+
+/* Log levels share syslog's numbers. */
+enum {
+	SITHS_LOG_ERR = 3,
+	SITHS_LOG_WARNING = 4,
+	SITHS_LOG_NOTICE = 5,
+	SITHS_LOG_INFO = 6,
+	SITHS_LOG_DEBUG = 7,
+};
+typedef void siths_log_fn(void *userdata, int level, const char *message);
+
+typedef struct siths_ctx siths_ctx;
+typedef struct siths_identity siths_identity;
+typedef struct siths_card siths_card;
+typedef struct siths_verify_opts siths_verify_opts;
+
+/*
+ * Context: configuration, trust store, directory connection and token
+ * module, shared by the threads of a process.
+ *
+ * siths_ctx_new() = siths_ctx_create() + siths_ctx_load(); it frees the
+ * context again on failure. Callers that want the failure's detail (the
+ * file, line and key of a configuration error) or their own log callback
+ * during loading use create, set_log, load, errmsg themselves.
+ * A NULL config_path means the built-in default path.
+ */
+SITHS_API int siths_ctx_new(siths_ctx **ctx, const char *config_path);
+SITHS_API int siths_ctx_create(siths_ctx **ctx);
+SITHS_API int siths_ctx_load(siths_ctx *ctx, const char *config_path);
+SITHS_API void siths_ctx_free(siths_ctx **ctx);
+/* Detail of the last failure in the calling thread on this context; never NULL. */
+SITHS_API const char *siths_ctx_errmsg(const siths_ctx *ctx);
+/* NULL fn restores the default (syslog). Messages above level are dropped. */
+SITHS_API void siths_ctx_set_log(siths_ctx *ctx, siths_log_fn *fn, void *userdata);
+SITHS_API void siths_ctx_set_log_level(siths_ctx *ctx, int level);
+/* The [card] pin_min and pin_max of a loaded context, for prompts. */
+SITHS_API int siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max);
+/* The configuration file the context was loaded from. */
+SITHS_API const char *siths_ctx_config_path(const siths_ctx *ctx);
+
+/*
+ * Certificates presented outside a card, e.g. over TLS.
+ */
+typedef enum siths_profile {
+	SITHS_PROFILE_LOGIN = 0,    /* a person's authentication certificate */
+	SITHS_PROFILE_FUNCTION = 1, /* a system's function certificate */
+	SITHS_PROFILE_CHAIN = 2,    /* the certification path only */
+} siths_profile;
+
+SITHS_API int siths_verify_opts_new(siths_verify_opts **opts);
+SITHS_API void siths_verify_opts_free(siths_verify_opts **opts);
+SITHS_API int siths_verify_opts_set_profile(siths_verify_opts *opts, siths_profile profile);
+/* Validate as at this time (seconds since the epoch) instead of now. */
+SITHS_API int siths_verify_opts_set_time(siths_verify_opts *opts, int64_t at);
+/* Extra certificates that may complete the path (DER); never trusted as anchors. */
+SITHS_API int siths_verify_opts_add_untrusted(siths_verify_opts *opts,
+    const unsigned char *der, size_t len);
+/* Skip revocation checking for this call (diagnostics); logged. */
+SITHS_API int siths_verify_opts_set_no_revocation(siths_verify_opts *opts, int no_revocation);
+
+/* Validate a DER certificate; *out describes it (no directory lookup). */
+SITHS_API int siths_verify_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
+    const siths_verify_opts *opts, siths_identity **out);
+/* Validate with the login profile and resolve the holder in HSA: what a web
+ * server does with a TLS client certificate. */
+SITHS_API int siths_login_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
+    const siths_verify_opts *opts, siths_identity **out);
+
+/* HSA: the directory's view of an HSA-id. */
+SITHS_API int siths_hsa_resolve(siths_ctx *ctx, const char *hsa_id, siths_identity **out);
+
+/*
+ * Cards.
+ */
+/* PIN state flags, from the token; 0 means nothing to warn about. */
+enum {
+	SITHS_PIN_COUNT_LOW = 1 << 0,   /* a wrong PIN has been entered */
+	SITHS_PIN_FINAL_TRY = 1 << 1,   /* the next wrong PIN locks the card */
+	SITHS_PIN_LOCKED = 1 << 2,
+	SITHS_PIN_MUST_CHANGE = 1 << 3,
+	SITHS_PIN_PAD = 1 << 4,         /* the reader has its own PIN pad */
+};
+typedef unsigned int siths_pin_state;
+
+/*
+ * Open the first card whose reader name contains reader_pattern (NULL or
+ * "": the configured [card] reader, else any) and that holds a usable
+ * authentication certificate. Waits up to timeout_ms for one to appear
+ * (0: look once).
+ */
+SITHS_API int siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int timeout_ms,
+    siths_card **out);
+SITHS_API void siths_card_free(siths_card **card);
+SITHS_API const char *siths_card_token_label(const siths_card *card);
+SITHS_API const char *siths_card_reader(const siths_card *card);
+/* The HSA-id in the card's authentication certificate, before any login;
+ * not yet validated, for prompts only. */
+SITHS_API const char *siths_card_hsa_id(const siths_card *card);
+SITHS_API int siths_card_pin_state(siths_card *card, siths_pin_state *state);
+/* Log in with the PIN (checked against pin_min/pin_max before the card is
+ * touched). state, when not NULL, receives the PIN state after the try.
+ * The library keeps no copy of the PIN. */
+SITHS_API int siths_card_login(siths_card *card, const char *pin, siths_pin_state *state);
+/* Prove possession with a fresh host challenge, validate the certificate
+ * and resolve the holder in HSA. Needs siths_card_login() first. */
+SITHS_API int siths_card_authenticate(siths_card *card, siths_identity **out);
+
+/*
+ * Identity: immutable result. String getters return NULL when the value is
+ * not known.
+ */
+SITHS_API void siths_identity_free(siths_identity **id);
+SITHS_API const char *siths_identity_hsa_id(const siths_identity *id);
+SITHS_API const char *siths_identity_given_name(const siths_identity *id);
+SITHS_API const char *siths_identity_surname(const siths_identity *id);
+SITHS_API const char *siths_identity_display_name(const siths_identity *id);
+SITHS_API const char *siths_identity_mail(const siths_identity *id);
+SITHS_API const char *siths_identity_title(const siths_identity *id);
+SITHS_API const char *siths_identity_org_hsa_id(const siths_identity *id);
+SITHS_API const char *siths_identity_org_name(const siths_identity *id);
+SITHS_API const char *siths_identity_org_number(const siths_identity *id);
+SITHS_API const char *siths_identity_municipality_code(const siths_identity *id);
+SITHS_API const char *siths_identity_municipality_name(const siths_identity *id);
+SITHS_API const char *siths_identity_dn(const siths_identity *id);
+/* Level of assurance from the certificate policy; 0 when not known. */
+SITHS_API int siths_identity_loa(const siths_identity *id);
+/* Hex SHA-256 of the certificate's DER; NULL for a directory-only identity. */
+SITHS_API const char *siths_identity_cert_sha256(const siths_identity *id);
+SITHS_API size_t siths_identity_role_count(const siths_identity *id);
+SITHS_API const char *siths_identity_role(const siths_identity *id, size_t i);
+/* A newly allocated JSON object; free() it. NULL when out of memory. */
+SITHS_API char *siths_identity_to_json(const siths_identity *id);
+
+/*
+ * Local policy: the login name for an identity per [pam] user_map, checked
+ * against the user database and allow_root. *login is allocated.
+ */
+SITHS_API int siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login);
+
+/* "0.1.0" */
+SITHS_API const char *siths_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SITHS_H */

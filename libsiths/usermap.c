@@ -1,0 +1,133 @@
+/*
+ * usermap.c - local policy: which login name an identity gets. The map
+ * file holds "HSA-ID login" lines; the name must exist in the user
+ * database, and root only when allow_root says so.
+ */
+#include <ctype.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "error.h"
+#include "identity.h"
+#include "log.h"
+
+/* A user map larger than this is a mistake, not a municipality. */
+#define SITHS_USERMAP_MAX_BYTES (4 * 1024 * 1024)
+#define SITHS_LOGIN_MAX 32
+
+static int
+login_name_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SITHS_LOGIN_MAX || s[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Next blank-separated word of line at *p; its length, 0 at the end. */
+static size_t
+next_word(const char **p, const char **word)
+{
+	size_t len = 0;
+
+	while (**p == ' ' || **p == '\t' || **p == '\r')
+		(*p)++;
+	*word = *p;
+	while ((*p)[len] != '\0' && !isspace((unsigned char)(*p)[len]))
+		len++;
+	*p += len;
+	return len;
+}
+
+/* Find hsa_id in the map text; *login allocated when found, else NULL. */
+static int
+search_map(const siths_ctx *ctx, const char *path, char *text, const char *hsa_id,
+    char **login)
+{
+	const char *p, *id, *name, *extra;
+	char *line, *next, *hash;
+	size_t idlen, namelen;
+	int lineno = 0;
+
+	*login = NULL;
+	for (line = text; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		p = line;
+		if ((idlen = next_word(&p, &id)) == 0)
+			continue;
+		namelen = next_word(&p, &name);
+		if (namelen == 0 || next_word(&p, &extra) != 0 || !login_name_valid(name, namelen))
+			return siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE,
+			    "%s:%d: expected 'HSA-ID login-name'", path, lineno);
+		if (*login == NULL && idlen == strlen(hsa_id) && memcmp(id, hsa_id, idlen) == 0 &&
+		    (*login = strndup(name, namelen)) == NULL)
+			return SITHS_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+check_local_user(siths_ctx *ctx, const char *login)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwnam_r(login, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return siths_fail(ctx, SITHS_ERR_POLICY_UNKNOWN_USER,
+		    "the mapped user '%s' does not exist", login);
+	if (pw.pw_uid == 0 && !ctx->cfg->allow_root)
+		return siths_fail(ctx, SITHS_ERR_POLICY_ROOT_DENIED,
+		    "'%s' has uid 0 and [pam] allow_root = no", login);
+	return 0;
+}
+
+int
+siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
+{
+	char err[SITHS_ERRMSG_MAX], *text = NULL, *name = NULL;
+	const char *path;
+	size_t len = 0;
+	int r;
+
+	if (login != NULL)
+		*login = NULL;
+	if (ctx == NULL || ctx->cfg == NULL || id == NULL || id->hsa_id == NULL || login == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	/* config.c accepts only file: maps */
+	path = ctx->cfg->user_map + strlen("file:");
+	r = siths_read_secure_file(path, SITHS_USERMAP_MAX_BYTES, &text, &len, err, sizeof(err));
+	if (r != 0) {
+		r = siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE, "user map: %s", err);
+		goto out;
+	}
+	if ((r = search_map(ctx, path, text, id->hsa_id, &name)) != 0)
+		goto out;
+	if (name == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING, "%s maps no user to %s", path,
+		    id->hsa_id);
+		goto out;
+	}
+	if ((r = check_local_user(ctx, name)) != 0)
+		goto out;
+	/* success */
+	*login = name;
+	name = NULL;    /* transferred */
+	r = 0;
+out:
+	free(text);
+	free(name);
+	return r;
+}

@@ -1,0 +1,361 @@
+/*
+ * verify.c - the trust store and certificate validation: path to a
+ * configured anchor in OpenSSL's strict mode, then the profile, then
+ * revocation. The store is built once per context and only read after.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "cert.h"
+#include "ctx.h"
+#include "error.h"
+#include "identity.h"
+#include "log.h"
+#include "verify.h"
+
+/* Largest certificate accepted, DER. Real SITHS certificates are ~2 KiB. */
+#define SITHS_CERT_MAX_DER (64 * 1024)
+/* Extra certificates one call may bring to complete a path. */
+#define SITHS_MAX_UNTRUSTED 8
+/* Certificates read from one trust file or directory. */
+#define SITHS_MAX_TRUST_CERTS 256
+
+struct siths_verify_opts {
+	siths_profile profile;
+	time_t at;                      /* 0: now */
+	STACK_OF(X509) *untrusted;
+	int no_revocation;
+};
+
+/* Append every certificate in one file (PEM, or a single DER) to certs. */
+static int
+read_cert_file(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int n = 0, r = SITHS_ERR_TRUST_LOAD;
+
+	if ((bio = BIO_new_file(path, "rb")) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(certs) >= SITHS_MAX_TRUST_CERTS || !sk_X509_push(certs, x)) {
+			X509_free(x);
+			r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: too many certificates",
+			    path);
+			goto out;
+		}
+		n++;
+	}
+	ERR_clear_error();
+	if (n == 0) {
+		/* Not PEM: the CA's own .cer files are a single DER certificate. */
+		(void)BIO_reset(bio);
+		if ((x = d2i_X509_bio(bio, NULL)) == NULL || !sk_X509_push(certs, x)) {
+			X509_free(x);
+			ERR_clear_error();
+			r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: no certificate in it", path);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	BIO_free(bio);
+	return r;
+}
+
+/* A file, or every regular file in a directory (sorted, not recursive). */
+static int
+read_certs(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
+{
+	struct dirent **names = NULL;
+	struct stat sb;
+	char file[4096];
+	int i, n, r = 0;
+
+	if (stat(path, &sb) != 0)
+		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return read_cert_file(ctx, path, certs);
+	if ((n = scandir(path, &names, NULL, alphasort)) < 0)
+		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
+	for (i = 0; i < n; i++) {
+		if (r == 0 && names[i]->d_name[0] != '.') {
+			snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+			if (stat(file, &sb) == 0 && S_ISREG(sb.st_mode))
+				r = read_cert_file(ctx, file, certs);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
+int
+siths_trust_load(siths_ctx *ctx)
+{
+	STACK_OF(X509) *anchors = NULL;
+	int i, r = SITHS_ERR_NOMEM;
+
+	if ((anchors = sk_X509_new_null()) == NULL ||
+	    (ctx->intermediates = sk_X509_new_null()) == NULL ||
+	    (ctx->store = X509_STORE_new()) == NULL)
+		goto out;
+	if ((r = read_certs(ctx, ctx->cfg->anchors, anchors)) != 0)
+		goto out;
+	if (ctx->cfg->intermediates != NULL &&
+	    (r = read_certs(ctx, ctx->cfg->intermediates, ctx->intermediates)) != 0)
+		goto out;
+	for (i = 0; i < sk_X509_num(anchors); i++) {
+		if (!X509_STORE_add_cert(ctx->store, sk_X509_value(anchors, i))) {
+			r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: cannot add anchor %d",
+			    ctx->cfg->anchors, i);
+			goto out;
+		}
+	}
+	/* Strict DER and profile rules; no partial chains: paths end at a root we hold. */
+	X509_STORE_set_flags(ctx->store, X509_V_FLAG_X509_STRICT);
+	siths_info(ctx, "trust: %d anchors, %d intermediates", sk_X509_num(anchors),
+	    sk_X509_num(ctx->intermediates));
+	r = 0;
+out:
+	sk_X509_pop_free(anchors, X509_free);
+	ERR_clear_error();
+	if (r != 0)
+		siths_trust_free(ctx);
+	return r;
+}
+
+void
+siths_trust_free(siths_ctx *ctx)
+{
+	X509_STORE_free(ctx->store);
+	ctx->store = NULL;
+	sk_X509_pop_free(ctx->intermediates, X509_free);
+	ctx->intermediates = NULL;
+}
+
+static int
+map_verify_error(const siths_ctx *ctx, int err, int depth)
+{
+	const char *what = depth == 0 ? "the certificate" : "a CA certificate in its path";
+	const char *why = X509_verify_cert_error_string(err);
+
+	switch (err) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return siths_fail(ctx, SITHS_ERR_CERT_EXPIRED, "%s has expired", what);
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return siths_fail(ctx, SITHS_ERR_CERT_NOT_YET_VALID, "%s is not valid yet", what);
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return siths_fail(ctx, SITHS_ERR_CERT_UNTRUSTED,
+		    "no path to a configured anchor (%s at depth %d)", why, depth);
+	default:
+		return siths_fail(ctx, SITHS_ERR_CERT_CHAIN, "invalid path: %s at depth %d", why,
+		    depth);
+	}
+}
+
+int
+siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at)
+{
+	X509_STORE_CTX *sctx = NULL;
+	int r = SITHS_ERR_NOMEM;
+
+	if ((sctx = X509_STORE_CTX_new()) == NULL)
+		goto out;
+	if (!X509_STORE_CTX_init(sctx, ctx->store, leaf, untrusted))
+		goto out;
+	if (at != 0)
+		X509_STORE_CTX_set_time(sctx, 0, at);
+	if (X509_verify_cert(sctx) != 1) {
+		r = map_verify_error(ctx, X509_STORE_CTX_get_error(sctx),
+		    X509_STORE_CTX_get_error_depth(sctx));
+		goto out;
+	}
+	r = 0;
+out:
+	X509_STORE_CTX_free(sctx);
+	ERR_clear_error();
+	return r;
+}
+
+int
+siths_cert_from_der(const siths_ctx *ctx, const unsigned char *der, size_t len, X509 **out)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	*out = NULL;
+	if (der == NULL || len == 0)
+		return siths_fail(ctx, SITHS_ERR_CERT_PARSE, "empty certificate");
+	if (len > SITHS_CERT_MAX_DER)
+		return siths_fail(ctx, SITHS_ERR_CERT_PARSE, "certificate larger than %d bytes",
+		    SITHS_CERT_MAX_DER);
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		ERR_clear_error();
+		return siths_fail(ctx, SITHS_ERR_CERT_PARSE, "not a DER X.509 certificate");
+	}
+	if (p != der + len) {
+		X509_free(x);
+		return siths_fail(ctx, SITHS_ERR_CERT_PARSE,
+		    "%zu bytes of trailing data after the certificate", (size_t)(der + len - p));
+	}
+	*out = x;
+	return 0;
+}
+
+/* Until OCSP and CRL checking lands, "cannot check" is what revocation says. */
+static int
+check_revocation(const siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts)
+{
+	if (opts != NULL && opts->no_revocation) {
+		siths_notice(ctx, "revocation not checked: turned off for this call");
+		return 0;
+	}
+	if (ctx->cfg->n_rev_methods == 0)
+		return 0;
+	if (ctx->cfg->rev_soft) {
+		siths_warn(ctx, "revocation status unavailable; accepted because "
+		    "[revocation] on_unreachable = soft");
+		return 0;
+	}
+	return siths_fail(ctx, SITHS_ERR_REVOCATION_UNAVAILABLE,
+	    "revocation status could not be checked: this version has no OCSP or CRL "
+	    "client ([revocation] mode = none or on_unreachable = soft accept without it)");
+}
+
+int
+siths_verify_x509(siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts,
+    struct siths_identity **out)
+{
+	struct siths_identity *id = NULL;
+	STACK_OF(X509) *untrusted = NULL;
+	siths_profile profile = opts != NULL ? opts->profile : SITHS_PROFILE_LOGIN;
+	time_t at = opts != NULL ? opts->at : 0;
+	int i, r = SITHS_ERR_NOMEM;
+
+	*out = NULL;
+	if ((id = siths_identity_new()) == NULL ||
+	    (untrusted = sk_X509_dup(ctx->intermediates)) == NULL)
+		goto out;
+	for (i = 0; opts != NULL && opts->untrusted != NULL &&
+	    i < sk_X509_num(opts->untrusted); i++) {
+		if (!sk_X509_push(untrusted, sk_X509_value(opts->untrusted, i)))
+			goto out;
+	}
+	if ((r = siths_verify_path(ctx, leaf, untrusted, at)) != 0 ||
+	    (r = siths_cert_describe(ctx, leaf, id)) != 0 ||
+	    (r = siths_cert_check_profile(ctx, leaf, profile, id)) != 0 ||
+	    (r = check_revocation(ctx, leaf, opts)) != 0)
+		goto out;
+	/* success */
+	*out = id;
+	id = NULL;      /* transferred */
+	r = 0;
+out:
+	sk_X509_free(untrusted);        /* borrowed members */
+	siths_identity_free(&id);
+	return r;
+}
+
+int
+siths_verify_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
+    const siths_verify_opts *opts, siths_identity **out)
+{
+	X509 *leaf = NULL;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (ctx == NULL || ctx->cfg == NULL || out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
+	if ((r = siths_cert_from_der(ctx, der, len, &leaf)) == 0)
+		r = siths_verify_x509(ctx, leaf, opts, out);
+	X509_free(leaf);
+	return r;
+}
+
+int
+siths_verify_opts_new(siths_verify_opts **out)
+{
+	if (out == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	*out = calloc(1, sizeof(**out));
+	return *out == NULL ? SITHS_ERR_NOMEM : 0;
+}
+
+void
+siths_verify_opts_free(siths_verify_opts **optsp)
+{
+	if (optsp == NULL || *optsp == NULL)
+		return;
+	sk_X509_pop_free((*optsp)->untrusted, X509_free);
+	free(*optsp);
+	*optsp = NULL;
+}
+
+int
+siths_verify_opts_set_profile(siths_verify_opts *opts, siths_profile profile)
+{
+	if (opts == NULL || (profile != SITHS_PROFILE_LOGIN && profile != SITHS_PROFILE_FUNCTION &&
+	    profile != SITHS_PROFILE_CHAIN))
+		return SITHS_ERR_INVALID_ARGUMENT;
+	opts->profile = profile;
+	return 0;
+}
+
+int
+siths_verify_opts_set_time(siths_verify_opts *opts, int64_t at)
+{
+	if (opts == NULL || at <= 0)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	opts->at = (time_t)at;
+	return 0;
+}
+
+int
+siths_verify_opts_add_untrusted(siths_verify_opts *opts, const unsigned char *der, size_t len)
+{
+	X509 *x = NULL;
+	int r;
+
+	if (opts == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if (opts->untrusted == NULL && (opts->untrusted = sk_X509_new_null()) == NULL)
+		return SITHS_ERR_NOMEM;
+	if (sk_X509_num(opts->untrusted) >= SITHS_MAX_UNTRUSTED)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	if ((r = siths_cert_from_der(NULL, der, len, &x)) != 0)
+		return r;
+	if (!sk_X509_push(opts->untrusted, x)) {
+		X509_free(x);
+		return SITHS_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int
+siths_verify_opts_set_no_revocation(siths_verify_opts *opts, int no_revocation)
+{
+	if (opts == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	opts->no_revocation = no_revocation != 0;
+	return 0;
+}

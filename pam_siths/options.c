@@ -1,0 +1,112 @@
+/*
+ * options.c - table-driven parsing of pam_siths module arguments.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+/* The longest a login may wait for a card to be inserted. */
+#define MAX_WAIT_SECONDS 600
+
+struct option_spec {
+	const char *name;       /* "debug" for a flag, "reader=" for a value */
+	int (*apply)(struct pam_siths_options *opts, const char *value);
+};
+
+static int
+apply_config(struct pam_siths_options *opts, const char *value)
+{
+	if (value[0] != '/')
+		return -1;
+	opts->config = value;
+	return 0;
+}
+
+static int
+apply_reader(struct pam_siths_options *opts, const char *value)
+{
+	opts->reader = value;
+	return 0;
+}
+
+static int
+apply_wait_card(struct pam_siths_options *opts, const char *value)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || errno != 0 || v < 0 || v > MAX_WAIT_SECONDS)
+		return -1;
+	opts->wait_card_ms = (int)v * 1000;
+	return 0;
+}
+
+static int
+apply_debug(struct pam_siths_options *opts, const char *value)
+{
+	opts->debug = 1;
+	return 0;
+}
+
+static int
+apply_lang(struct pam_siths_options *opts, const char *value)
+{
+	if (strcmp(value, "sv") == 0)
+		opts->lang = PAM_SITHS_LANG_SV;
+	else if (strcmp(value, "en") == 0)
+		opts->lang = PAM_SITHS_LANG_EN;
+	else
+		return -1;
+	return 0;
+}
+
+static const struct option_spec option_table[] = {
+	{ "config=", apply_config },
+	{ "reader=", apply_reader },
+	{ "wait_card=", apply_wait_card },
+	{ "lang=", apply_lang },
+	{ "debug", apply_debug },
+};
+
+static int
+apply_one(const char *arg, struct pam_siths_options *opts)
+{
+	size_t i, n;
+	const struct option_spec *os;
+
+	for (i = 0; i < sizeof(option_table) / sizeof(option_table[0]); i++) {
+		os = &option_table[i];
+		n = strlen(os->name);
+		if (os->name[n - 1] == '=' ? strncmp(arg, os->name, n) == 0 :
+		    strcmp(arg, os->name) == 0)
+			return os->apply(opts, arg + n);
+	}
+	return -1;
+}
+
+int
+pam_siths_parse_options(int argc, const char **argv, struct pam_siths_options *opts,
+    char *err, size_t errlen)
+{
+	int i;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->lang = PAM_SITHS_LANG_SV;
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0 && i != 0) {
+			snprintf(err, errlen, "config= must be the first argument");
+			return -1;
+		}
+		if (apply_one(argv[i], opts) != 0) {
+			snprintf(err, errlen, "bad module argument '%s'", argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}

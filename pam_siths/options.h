@@ -1,0 +1,28 @@
+/*
+ * options.h - pam_siths module arguments. `config=` names siths.conf and
+ * comes first; the other arguments override what the file says.
+ */
+#ifndef PAM_SITHS_OPTIONS_H
+#define PAM_SITHS_OPTIONS_H
+
+enum pam_siths_lang {
+	PAM_SITHS_LANG_SV = 0,
+	PAM_SITHS_LANG_EN = 1,
+};
+
+struct pam_siths_options {
+	const char *config;     /* NULL: the library's default path */
+	const char *reader;     /* NULL: [card] reader */
+	int wait_card_ms;       /* how long to wait for a card to be inserted */
+	int debug;
+	int lang;               /* enum pam_siths_lang */
+};
+
+/*
+ * Parse argv into opts (pointers borrow from argv). Returns 0, or -1 with
+ * a sentence in err naming the bad argument.
+ */
+int pam_siths_parse_options(int argc, const char **argv, struct pam_siths_options *opts,
+    char *err, size_t errlen);
+
+#endif

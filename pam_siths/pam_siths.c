@@ -1,0 +1,277 @@
+/*
+ * pam_siths.c - the PAM module: asks for the card's PIN, lets libsiths
+ * prove the card, validate its certificate and resolve the holder in HSA,
+ * maps the HSA-id to a local user and sets or checks PAM_USER.
+ *
+ * Results follow pam_p11: no card -> PAM_AUTHINFO_UNAVAIL, wrong PIN ->
+ * PAM_AUTH_ERR, locked PIN -> PAM_MAXTRIES. PAM_IGNORE is never returned,
+ * so no stack can turn "no card" into success.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define PAM_SM_AUTH
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "options.h"
+#include "siths.h"
+
+#define PAM_SITHS_EXPORT __attribute__((visibility("default")))
+
+/* What the person sees, in Swedish and English. */
+enum message_id {
+	MSG_NO_CARD,
+	MSG_PIN_PROMPT,
+	MSG_PIN_COUNT_LOW,
+	MSG_PIN_FINAL_TRY,
+	MSG_PIN_LOCKED,
+	MSG_PIN_WRONG,
+	MSG_PIN_FORM,
+	MSG_REFUSED,
+	MSG_DIRECTORY_DOWN,
+	MSG_WRONG_USER,
+	MSG_CARD_ERROR,
+};
+
+static const char *const messages[][2] = {
+	[MSG_NO_CARD] = { "Inget SITHS-kort hittades.", "No SITHS card found." },
+	[MSG_PIN_PROMPT] = { "PIN-kod (legitimering): ", "PIN (authentication): " },
+	[MSG_PIN_COUNT_LOW] = { "En felaktig PIN-kod har angetts tidigare.",
+		"A wrong PIN has been entered before." },
+	[MSG_PIN_FINAL_TRY] = { "Varning: sista försöket. Fel PIN-kod nu låser kortet.",
+		"Warning: last try. A wrong PIN now locks the card." },
+	[MSG_PIN_LOCKED] = { "PIN-koden är låst. Lås upp kortet med PUK-koden.",
+		"The PIN is locked. Unlock the card with its PUK." },
+	[MSG_PIN_WRONG] = { "Fel PIN-kod.", "Wrong PIN." },
+	[MSG_PIN_FORM] = { "PIN-koden ska bestå av siffror, antal:",
+		"The PIN must be digits, how many:" },
+	[MSG_REFUSED] = { "Inloggningen nekades:", "Login refused:" },
+	[MSG_DIRECTORY_DOWN] = { "HSA-katalogen kan inte nås just nu.",
+		"The HSA directory cannot be reached right now." },
+	[MSG_WRONG_USER] = { "Kortet tillhör en annan användare.",
+		"The card belongs to another user." },
+	[MSG_CARD_ERROR] = { "Kortet kunde inte läsas.", "The card could not be read." },
+};
+
+struct login {
+	pam_handle_t *pamh;
+	struct pam_siths_options opts;
+	siths_ctx *ctx;
+	siths_card *card;
+	siths_identity *id;
+	char *login;
+};
+
+static const char *
+msg(const struct login *l, enum message_id m)
+{
+	return messages[m][l->opts.lang];
+}
+
+static void
+say(const struct login *l, int style, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(const struct login *l, int style, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	pam_prompt(l->pamh, style, NULL, "%s", text);
+}
+
+static void
+log_to_pam(void *userdata, int level, const char *message)
+{
+	pam_syslog(userdata, level, "%s", message);
+}
+
+/* Every denial is logged with its status name and the library's detail. */
+static int
+deny(const struct login *l, int status, int pam_result)
+{
+	pam_syslog(l->pamh, LOG_NOTICE, "denied (%s): %s%s%s", siths_status_name(status),
+	    siths_strerror(status), *siths_ctx_errmsg(l->ctx) ? ": " : "",
+	    siths_ctx_errmsg(l->ctx));
+	return pam_result;
+}
+
+static int
+open_context(struct login *l)
+{
+	int r;
+
+	if ((r = siths_ctx_create(&l->ctx)) != 0)
+		return PAM_BUF_ERR;
+	siths_ctx_set_log(l->ctx, log_to_pam, l->pamh);
+	siths_ctx_set_log_level(l->ctx, l->opts.debug ? SITHS_LOG_DEBUG : SITHS_LOG_NOTICE);
+	if ((r = siths_ctx_load(l->ctx, l->opts.config)) != 0) {
+		pam_syslog(l->pamh, LOG_ERR, "configuration: %s", siths_ctx_errmsg(l->ctx));
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	return PAM_SUCCESS;
+}
+
+static int
+find_card(struct login *l)
+{
+	int r = siths_card_wait(l->ctx, l->opts.reader, l->opts.wait_card_ms, &l->card);
+
+	if (r == 0)
+		return PAM_SUCCESS;
+	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT)
+		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
+	else
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
+	return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+}
+
+/* Warn before the PIN is asked, so nobody locks a card unwarned. */
+static int
+warn_pin_state(struct login *l)
+{
+	siths_pin_state state = 0;
+
+	if (siths_card_pin_state(l->card, &state) != 0)
+		return deny(l, SITHS_ERR_CARD_IO, PAM_AUTHINFO_UNAVAIL);
+	if (state & SITHS_PIN_LOCKED) {
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_LOCKED));
+		return deny(l, SITHS_ERR_PIN_LOCKED, PAM_MAXTRIES);
+	}
+	if (state & SITHS_PIN_FINAL_TRY)
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_FINAL_TRY));
+	else if (state & SITHS_PIN_COUNT_LOW)
+		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_PIN_COUNT_LOW));
+	return PAM_SUCCESS;
+}
+
+static int
+pin_result(struct login *l, int r, siths_pin_state after)
+{
+	int min = 0, max = 0;
+
+	switch (r) {
+	case 0:
+		return PAM_SUCCESS;
+	case SITHS_ERR_PIN_EMPTY:
+	case SITHS_ERR_PIN_TOO_SHORT:
+	case SITHS_ERR_PIN_TOO_LONG:
+	case SITHS_ERR_PIN_FORMAT:
+		siths_ctx_pin_length(l->ctx, &min, &max);
+		say(l, PAM_ERROR_MSG, "%s %d-%d.", msg(l, MSG_PIN_FORM), min, max);
+		return deny(l, r, PAM_AUTH_ERR);
+	case SITHS_ERR_PIN_INCORRECT:
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_WRONG));
+		if (after & SITHS_PIN_FINAL_TRY)
+			say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_FINAL_TRY));
+		return deny(l, r, PAM_AUTH_ERR);
+	case SITHS_ERR_PIN_LOCKED:
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_LOCKED));
+		return deny(l, r, PAM_MAXTRIES);
+	case SITHS_ERR_PIN_MUST_CHANGE:
+		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
+		return deny(l, r, PAM_AUTH_ERR);
+	default:
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
+		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	}
+}
+
+static int
+enter_pin(struct login *l)
+{
+	siths_pin_state after = 0;
+	char *pin = NULL;
+	int r;
+
+	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", msg(l, MSG_PIN_PROMPT)) !=
+	    PAM_SUCCESS || pin == NULL)
+		return deny(l, SITHS_ERR_PIN_EMPTY, PAM_CONV_ERR);
+	r = siths_card_login(l->card, pin, &after);
+	explicit_bzero(pin, strlen(pin));
+	free(pin);
+	return pin_result(l, r, after);
+}
+
+static int
+authenticate(struct login *l)
+{
+	int r = siths_card_authenticate(l->card, &l->id);
+
+	if (r == 0)
+		return PAM_SUCCESS;
+	if (r == SITHS_ERR_HSA_UNREACHABLE || r == SITHS_ERR_HSA_TIMEOUT) {
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_DIRECTORY_DOWN));
+		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	}
+	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
+	if (r == SITHS_ERR_CARD_REMOVED || r == SITHS_ERR_CARD_IO)
+		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	return deny(l, r, PAM_AUTH_ERR);
+}
+
+/* Set PAM_USER when the application left it empty; else it must match. */
+static int
+settle_user(struct login *l)
+{
+	const void *item = NULL;
+	const char *user;
+	int r;
+
+	if ((r = siths_map_user(l->ctx, l->id, &l->login)) != 0) {
+		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
+		return deny(l, r, r == SITHS_ERR_POLICY_ROOT_DENIED ? PAM_PERM_DENIED :
+		    r == SITHS_ERR_POLICY_MAP_FILE ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN);
+	}
+	if (pam_get_item(l->pamh, PAM_USER, &item) != PAM_SUCCESS)
+		return PAM_SERVICE_ERR;
+	user = item;
+	if (user == NULL || *user == '\0')
+		return pam_set_item(l->pamh, PAM_USER, l->login);
+	if (strcmp(user, l->login) != 0) {
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_WRONG_USER));
+		pam_syslog(l->pamh, LOG_NOTICE, "card of %s maps to '%s', not '%s'",
+		    siths_identity_hsa_id(l->id), l->login, user);
+		return deny(l, SITHS_ERR_POLICY_USER_MISMATCH, PAM_AUTH_ERR);
+	}
+	return PAM_SUCCESS;
+}
+
+PAM_SITHS_EXPORT int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct login l;
+	char err[256];
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	l.pamh = pamh;
+	if (pam_siths_parse_options(argc, argv, &l.opts, err, sizeof(err)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s", err);
+		return PAM_SERVICE_ERR;
+	}
+	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
+	    (r = warn_pin_state(&l)) == PAM_SUCCESS && (r = enter_pin(&l)) == PAM_SUCCESS &&
+	    (r = authenticate(&l)) == PAM_SUCCESS && (r = settle_user(&l)) == PAM_SUCCESS)
+		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
+		    siths_identity_hsa_id(l.id), siths_identity_display_name(l.id), l.login);
+	free(l.login);
+	siths_identity_free(&l.id);
+	siths_card_free(&l.card);
+	siths_ctx_free(&l.ctx);
+	return r;
+}
+
+PAM_SITHS_EXPORT int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return PAM_SUCCESS;
+}

@@ -1,0 +1,221 @@
+/*
+ * test_pam_login.c - pam_siths through the real PAM library (pam_wrapper)
+ * and libpamtest: exact PAM results, PAM_USER, and what the person is told.
+ * Run by pam.test inside the test environment; one SoftHSM2 token per case,
+ * chosen with SOFTHSM2_CONF.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#define SERVICE "siths"
+#define PIN "123456"
+#define MAX_MSGS 16
+
+static void
+use_card(const char *scenario)
+{
+	const char *state = getenv("SITHS_TEST_STATE");
+	char path[1024];
+
+	assert_non_null(state);
+	snprintf(path, sizeof(path), "%s/tokens/%s/softhsm2.conf", state, scenario);
+	assert_int_equal(setenv("SOFTHSM2_CONF", path, 1), 0);
+}
+
+struct convo {
+	const char *pins[2];
+	char *err[MAX_MSGS];
+	char *info[MAX_MSGS];
+	char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
+	char infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
+	struct pamtest_conv_data data;
+};
+
+static void
+convo_init(struct convo *c, const char *pin)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->pins[0] = pin;
+	for (i = 0; i < MAX_MSGS; i++) {
+		c->err[i] = c->errbuf[i];
+		c->info[i] = c->infobuf[i];
+	}
+	c->data.in_echo_off = c->pins;
+	c->data.out_err = c->err;
+	c->data.out_info = c->info;
+}
+
+static int
+told(const struct convo *c, const char *text)
+{
+	int i;
+
+	for (i = 0; i < MAX_MSGS; i++) {
+		if (strstr(c->errbuf[i], text) != NULL || strstr(c->infobuf[i], text) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Authenticate as user (NULL: let the card decide) and expect result. */
+static void
+expect_auth(const char *scenario, const char *user, const char *pin, int result,
+    struct convo *c)
+{
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, result),
+	};
+	enum pamtest_err perr;
+
+	use_card(scenario);
+	convo_init(c, pin);
+	perr = run_pamtest(SERVICE, user, &c->data, tests, NULL);
+	if (perr != PAMTEST_ERR_OK)
+		fail_msg("%s: expected %s, got %s (%s)", scenario, pam_strerror(NULL, result),
+		    pam_strerror(NULL, tests[0].op_rv), pamtest_strerror(perr));
+}
+
+static void
+test_valid_card_sets_user(void **state)
+{
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS),
+	};
+	const void *user = NULL;
+	struct convo c;
+	pam_handle_t *ph;
+
+	use_card("anna");
+	convo_init(&c, PIN);
+	assert_int_equal(run_pamtest(SERVICE, NULL, &c.data, tests, NULL), PAMTEST_ERR_OK);
+	ph = tests[1].case_out.ph;
+	assert_int_equal(pam_get_item(ph, PAM_USER, &user), PAM_SUCCESS);
+	assert_string_equal(user, "anna");
+	pam_end(ph, PAM_SUCCESS);
+}
+
+static void
+test_valid_card_given_user(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", "anna", PIN, PAM_SUCCESS, &c);
+}
+
+static void
+test_card_of_another_user(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", "bertil", PIN, PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "annan användare"));
+}
+
+static void
+test_wrong_pin(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", NULL, "654321", PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "Fel PIN-kod"));
+}
+
+static void
+test_pin_form(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", NULL, "12", PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "6-8"));
+}
+
+static void
+test_other_root(void **state)
+{
+	struct convo c;
+
+	expect_auth("eva-other", NULL, PIN, PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "betrodd") || told(&c, "trusted"));
+}
+
+static void
+test_evil_root(void **state)
+{
+	struct convo c;
+
+	expect_auth("evil", NULL, PIN, PAM_AUTH_ERR, &c);
+}
+
+static void
+test_signature_only(void **state)
+{
+	struct convo c;
+
+	expect_auth("signonly", NULL, PIN, PAM_AUTHINFO_UNAVAIL, &c);
+	assert_true(told(&c, "Inget SITHS-kort"));
+}
+
+static void
+test_not_in_directory(void **state)
+{
+	struct convo c;
+
+	expect_auth("cecilia", NULL, PIN, PAM_AUTH_ERR, &c);
+}
+
+static void
+test_employment_ended(void **state)
+{
+	struct convo c;
+
+	expect_auth("bertil", NULL, PIN, PAM_AUTH_ERR, &c);
+}
+
+static void
+test_expired(void **state)
+{
+	struct convo c;
+
+	expect_auth("david", NULL, PIN, PAM_AUTH_ERR, &c);
+}
+
+static void
+test_no_card(void **state)
+{
+	struct convo c;
+
+	expect_auth("empty", NULL, PIN, PAM_AUTHINFO_UNAVAIL, &c);
+	assert_true(told(&c, "Inget SITHS-kort"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_card_sets_user),
+		cmocka_unit_test(test_valid_card_given_user),
+		cmocka_unit_test(test_card_of_another_user),
+		cmocka_unit_test(test_wrong_pin),
+		cmocka_unit_test(test_pin_form),
+		cmocka_unit_test(test_other_root),
+		cmocka_unit_test(test_evil_root),
+		cmocka_unit_test(test_signature_only),
+		cmocka_unit_test(test_not_in_directory),
+		cmocka_unit_test(test_employment_ended),
+		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_no_card),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

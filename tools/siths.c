@@ -1,0 +1,397 @@
+/*
+ * siths.c - the `siths` command: verify a certificate, look a person up in
+ * HSA, log in with a card. One JSON object on stdout; exit 0 yes, 1 no,
+ * 2 usage, configuration or environment trouble.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "output.h"
+#include "siths.h"
+
+/* A certificate file larger than this is not a certificate. */
+#define MAX_CERT_FILE (1024 * 1024)
+/* A PIN line longer than this is refused without being looked at. */
+#define MAX_PIN_LINE 64
+
+struct args {
+	const char *config;
+	const char *command;
+	const char *operand;
+	const char *profile;
+	const char *at;
+	const char *untrusted;
+	const char *reader;
+	int no_revocation;
+	int pin_stdin;
+	int debug;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: siths [--config FILE] [--debug] COMMAND ...\n"
+	    "  siths verify [--profile login|function|chain] [--at UNIXTIME]\n"
+	    "               [--untrusted FILE] [--no-revocation] CERT\n"
+	    "  siths lookup HSA-ID\n"
+	    "  siths login [--reader PATTERN] [--pin-stdin]\n"
+	    "  siths --version\n"
+	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
+}
+
+static void
+log_to_stderr(void *userdata, int level, const char *message)
+{
+	static const char *const names[] = { "", "", "", "error", "warning", "notice", "info",
+		"debug" };
+
+	fprintf(stderr, "siths: %s: %s\n", names[level & 7], message);
+}
+
+static int
+open_context(const struct args *a, siths_ctx **ctx)
+{
+	const char *path = a->config != NULL ? a->config : getenv("SITHS_CONF");
+	int r;
+
+	if ((r = siths_ctx_create(ctx)) != 0)
+		return tool_print_error(r, NULL);
+	siths_ctx_set_log(*ctx, log_to_stderr, NULL);
+	siths_ctx_set_log_level(*ctx, a->debug ? SITHS_LOG_DEBUG : SITHS_LOG_WARNING);
+	if ((r = siths_ctx_load(*ctx, path)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(*ctx));
+	return 0;
+}
+
+/* Read a whole small file; PEM is turned into DER. */
+static int
+read_cert(const char *path, unsigned char **der, size_t *len, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL, *p;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	FILE *f;
+	size_t n;
+	int dlen, r = -1;
+
+	*der = NULL;
+	if ((f = fopen(path, "rb")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(MAX_CERT_FILE + 1)) == NULL)
+		goto out;
+	n = fread(buf, 1, MAX_CERT_FILE + 1, f);
+	if (n > MAX_CERT_FILE) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, MAX_CERT_FILE);
+		goto out;
+	}
+	if (n >= 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
+		if ((bio = BIO_new_mem_buf(buf, (int)n)) == NULL ||
+		    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+		    (dlen = i2d_X509(x, NULL)) <= 0 || (p = malloc((size_t)dlen)) == NULL) {
+			snprintf(err, errlen, "%s: not a PEM certificate", path);
+			goto out;
+		}
+		*der = p;
+		*len = (size_t)i2d_X509(x, &p);
+	} else {
+		*der = buf;
+		*len = n;
+		buf = NULL;     /* transferred */
+	}
+	r = 0;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	free(buf);
+	fclose(f);
+	return r;
+}
+
+/* Every certificate of a PEM file as an untrusted path helper. */
+static int
+add_untrusted(siths_verify_opts *opts, const char *path, char *err, size_t errlen)
+{
+	unsigned char *der = NULL;
+	X509 *x;
+	BIO *bio;
+	int n = 0, dlen, r = 0;
+
+	if ((bio = BIO_new_file(path, "rb")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return SITHS_ERR_INVALID_ARGUMENT;
+	}
+	while (r == 0 && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		der = NULL;
+		if ((dlen = i2d_X509(x, &der)) <= 0)
+			r = SITHS_ERR_CERT_PARSE;
+		else
+			r = siths_verify_opts_add_untrusted(opts, der, (size_t)dlen);
+		OPENSSL_free(der);
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	if (r == 0 && n == 0)
+		r = SITHS_ERR_CERT_PARSE;
+	if (r != 0)
+		snprintf(err, errlen, "%s: unusable as --untrusted", path);
+	return r;
+}
+
+static int
+build_verify_opts(const struct args *a, siths_verify_opts *opts, char *err, size_t errlen)
+{
+	char *end = NULL;
+	long long at;
+
+	if (a->profile != NULL) {
+		siths_profile p;
+
+		if (strcmp(a->profile, "login") == 0)
+			p = SITHS_PROFILE_LOGIN;
+		else if (strcmp(a->profile, "function") == 0)
+			p = SITHS_PROFILE_FUNCTION;
+		else if (strcmp(a->profile, "chain") == 0)
+			p = SITHS_PROFILE_CHAIN;
+		else {
+			snprintf(err, errlen, "--profile takes login, function or chain");
+			return SITHS_ERR_INVALID_ARGUMENT;
+		}
+		siths_verify_opts_set_profile(opts, p);
+	}
+	if (a->at != NULL) {
+		errno = 0;
+		at = strtoll(a->at, &end, 10);
+		if (*a->at == '\0' || *end != '\0' || errno != 0 ||
+		    siths_verify_opts_set_time(opts, at) != 0) {
+			snprintf(err, errlen, "--at takes seconds since 1970");
+			return SITHS_ERR_INVALID_ARGUMENT;
+		}
+	}
+	if (a->untrusted != NULL && add_untrusted(opts, a->untrusted, err, errlen) != 0)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_verify_opts_set_no_revocation(opts, a->no_revocation);
+	return 0;
+}
+
+static int
+cmd_verify(const struct args *a, siths_ctx *ctx)
+{
+	siths_verify_opts *opts = NULL;
+	siths_identity *id = NULL;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char err[512];
+	json_t *extra;
+	int r, code;
+
+	if (read_cert(a->operand, &der, &len, err, sizeof(err)) != 0)
+		return tool_print_error(SITHS_ERR_INVALID_ARGUMENT, err);
+	if ((r = siths_verify_opts_new(&opts)) != 0) {
+		code = tool_print_error(r, NULL);
+	} else if ((r = build_verify_opts(a, opts, err, sizeof(err))) != 0) {
+		code = tool_print_error(r, err);
+	} else if ((r = siths_verify_cert(ctx, der, len, opts, &id)) != 0) {
+		code = tool_print_error(r, siths_ctx_errmsg(ctx));
+	} else {
+		extra = json_pack("{s:s, s:s}", "profile", a->profile ? a->profile : "login",
+		    "revocation", a->no_revocation ? "skipped" : "none");
+		code = tool_print_identity("certificate_holder", id, extra);
+	}
+	siths_identity_free(&id);
+	siths_verify_opts_free(&opts);
+	free(der);
+	return code;
+}
+
+static int
+cmd_lookup(const struct args *a, siths_ctx *ctx)
+{
+	siths_identity *id = NULL;
+	int r, code;
+
+	if ((r = siths_hsa_resolve(ctx, a->operand, &id)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	code = tool_print_identity("identity", id, NULL);
+	siths_identity_free(&id);
+	return code;
+}
+
+/* One line from stdin, or from the terminal without echo. */
+static int
+read_pin(int from_stdin, char *pin, size_t size)
+{
+	struct termios old, quiet;
+	int tty = !from_stdin && isatty(STDIN_FILENO);
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "PIN: ");
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			return -1;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(pin, (int)size, stdin) == NULL)
+		pin[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	n = strlen(pin);
+	if (n > 0 && pin[n - 1] == '\n')
+		pin[--n] = '\0';
+	else if (n == size - 1)
+		return -1;      /* longer than any PIN: refuse, never cut */
+	return 0;
+}
+
+static int
+login_with_pin(const struct args *a, siths_card *card, siths_ctx *ctx, siths_identity **id)
+{
+	char pin[MAX_PIN_LINE + 2];
+	siths_pin_state state = 0;
+	int r;
+
+	if (siths_card_pin_state(card, &state) == 0 && (state & SITHS_PIN_FINAL_TRY))
+		fprintf(stderr, "siths: warning: last try before the PIN locks\n");
+	if (read_pin(a->pin_stdin, pin, sizeof(pin)) != 0)
+		r = SITHS_ERR_PIN_TOO_LONG;
+	else
+		r = siths_card_login(card, pin, &state);
+	explicit_bzero(pin, sizeof(pin));
+	if (r == 0)
+		r = siths_card_authenticate(card, id);
+	return r;
+}
+
+static int
+cmd_login(const struct args *a, siths_ctx *ctx)
+{
+	siths_identity *id = NULL;
+	siths_card *card = NULL;
+	siths_pin_state state = 0;
+	json_t *extra;
+	int r, code;
+
+	if ((r = siths_card_wait(ctx, a->reader, 0, &card)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	if ((r = login_with_pin(a, card, ctx, &id)) != 0) {
+		code = tool_print_error(r, siths_ctx_errmsg(ctx));
+		if (siths_card_pin_state(card, &state) == 0 && (state & SITHS_PIN_FINAL_TRY))
+			fprintf(stderr, "siths: warning: one try left before the PIN locks\n");
+	} else {
+		extra = json_pack("{s:s, s:s}", "reader", siths_card_reader(card), "token",
+		    siths_card_token_label(card));
+		code = tool_print_identity("identity", id, extra);
+	}
+	siths_identity_free(&id);
+	siths_card_free(&card);
+	return code;
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "untrusted", required_argument, NULL, 'u' },
+		{ "no-revocation", no_argument, NULL, 'n' },
+		{ "reader", required_argument, NULL, 'r' },
+		{ "pin-stdin", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 'd': a->debug = 1; break;
+		case 'h': usage(stdout); exit(EXIT_YES);
+		case 'V': a->command = "version"; break;
+		case 'p': a->profile = optarg; break;
+		case 'a': a->at = optarg; break;
+		case 'u': a->untrusted = optarg; break;
+		case 'n': a->no_revocation = 1; break;
+		case 'r': a->reader = optarg; break;
+		case 's': a->pin_stdin = 1; break;
+		default: return -1;
+		}
+	}
+	if (a->command == NULL && optind < argc)
+		a->command = argv[optind++];
+	if (optind < argc)
+		a->operand = argv[optind++];
+	return optind == argc ? 0 : -1;
+}
+
+/* Options belong to their command; a stray one is a usage error. */
+static int
+args_fit(const struct args *a)
+{
+	int verify_opts = a->profile || a->at || a->untrusted || a->no_revocation;
+	int login_opts = a->reader || a->pin_stdin;
+
+	if (a->command == NULL)
+		return 0;
+	if (strcmp(a->command, "verify") == 0)
+		return a->operand != NULL && !login_opts;
+	if (strcmp(a->command, "lookup") == 0)
+		return a->operand != NULL && !login_opts && !verify_opts;
+	if (strcmp(a->command, "login") == 0)
+		return a->operand == NULL && !verify_opts;
+	if (strcmp(a->command, "version") == 0)
+		return a->operand == NULL;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	siths_ctx *ctx = NULL;
+	struct args a;
+	int code;
+
+	if (parse_args(argc, argv, &a) != 0 || !args_fit(&a)) {
+		usage(stderr);
+		return tool_print_error(SITHS_ERR_INVALID_ARGUMENT, "usage: see siths --help");
+	}
+	if (strcmp(a.command, "version") == 0) {
+		printf("{\n  \"code\": \"SITHS_OK\",\n  \"version\": \"%s\"\n}\n", siths_version());
+		return EXIT_YES;
+	}
+	if ((code = open_context(&a, &ctx)) != 0) {
+		siths_ctx_free(&ctx);
+		return code;
+	}
+	if (strcmp(a.command, "verify") == 0)
+		code = cmd_verify(&a, ctx);
+	else if (strcmp(a.command, "lookup") == 0)
+		code = cmd_lookup(&a, ctx);
+	else
+		code = cmd_login(&a, ctx);
+	siths_ctx_free(&ctx);
+	return code;
+}
