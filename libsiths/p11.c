@@ -5,14 +5,14 @@
  * PKCS#11.
  *
  * libp11 (0.4.12 on Debian 12) enumerates slots, certificates and keys and
- * signs through OpenSSL. Three things go to the module directly, through its
- * own function list, because libp11 gets them wrong for us:
- *  - C_Login: PKCS11_login keeps a copy of the PIN for as long as the slot
- *    lives; we keep none.
- *  - C_GetTokenInfo: libp11 reads token flags once per enumeration, and its
- *    PKCS11_update_slots frees slots that are still in use.
- *  - C_Logout at close, so that a card never stays logged in for the next
- *    caller in this process.
+ * signs through OpenSSL. The rest goes to the module directly, through its
+ * own function list, because libp11 gets it wrong for us:
+ *  - C_Login on a session of our own: PKCS11_login keeps a copy of the PIN
+ *    for as long as the slot lives; we keep none.
+ *  - C_GetTokenInfo and C_GetSessionInfo: libp11 reads token flags once per
+ *    enumeration, and its PKCS11_update_slots frees slots still in use.
+ *  - C_Logout and C_CloseSession at close, so that a card never stays logged
+ *    in for the next caller in this process.
  *
  * Releasing a libp11 slot list calls C_CloseAllSessions on every slot in it,
  * which logs out and kills the sessions of any token open on those slots.
@@ -23,8 +23,8 @@
  * two callers.
  *
  * Threads: the module and its slot list belong to the context and are
- * guarded by one mutex; a token is used by one thread at a time and must be closed
- * before its context is freed.
+ * guarded by one mutex; a token is used by one thread at a time and must be
+ * closed before its context is freed.
  */
 #include <dlfcn.h>
 #include <pthread.h>
