@@ -6,6 +6,7 @@
  * certificate presented over TLS.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -42,7 +43,7 @@ struct siths_card {
 static int
 choose_auth_cert(siths_ctx *ctx, struct siths_p11_token *tok, size_t *index)
 {
-	size_t i, n = siths_p11_cert_count(tok);
+	size_t i, n = siths_p11_cert_count(tok), signing = 0;
 	uint32_t ku;
 
 	for (i = 0; i < n; i++) {
@@ -51,7 +52,12 @@ choose_auth_cert(siths_ctx *ctx, struct siths_p11_token *tok, size_t *index)
 			*index = i;
 			return 0;
 		}
+		signing += siths_cert_is_signature_only(siths_p11_cert(tok, i));
 	}
+	if (n > 0 && signing == n)
+		return siths_fail(ctx, SITHS_ERR_CERT_SIGNATURE_ONLY,
+		    "the card in '%s' holds only signature certificates (nonRepudiation), "
+		    "which never log anyone in", siths_p11_reader(tok));
 	return siths_fail(ctx, SITHS_ERR_CARD_NO_CERT,
 	    "the card in '%s' holds %zu certificate(s) with a key, none for authentication "
 	    "(keyUsage digitalSignature)", siths_p11_reader(tok), n);
@@ -186,6 +192,17 @@ check_pin_form(const siths_ctx *ctx, const char *pin)
 	return 0;
 }
 
+/* The PIN state after a try, keeping the try's own failure message. */
+static void
+read_state_after(siths_card *card, int r, siths_pin_state *state)
+{
+	char detail[SITHS_ERRMSG_MAX];
+
+	snprintf(detail, sizeof(detail), "%s", siths_ctx_errmsg(card->ctx));
+	if (siths_p11_pin_state(card->tok, state) != 0 && r != 0)
+		siths_fail(card->ctx, r, "%s", detail);
+}
+
 int
 siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 {
@@ -197,6 +214,9 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 	if (card == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
 	siths_clear_error(card->ctx);
+	/* Every try starts logged out, so a failed try never rides on an earlier one. */
+	card->logged_in = 0;
+	siths_p11_logout(card->tok);
 	if ((r = check_pin_form(card->ctx, pin)) != 0)
 		return r;
 	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
@@ -208,7 +228,7 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 		card->logged_in = 1;
 	}
 	if (state != NULL)
-		siths_p11_pin_state(card->tok, state);
+		read_state_after(card, r, state);
 	return r;
 }
 
@@ -310,13 +330,13 @@ siths_login_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
 		*out = NULL;
 	if (ctx == NULL || ctx->cfg == NULL || out == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
+	/* A person logs in with a person's certificate, never a system's. */
+	if (siths_verify_opts_profile(opts) != SITHS_PROFILE_LOGIN)
+		return siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT,
+		    "siths_login_cert takes the login profile only");
 	if ((r = siths_verify_cert(ctx, der, len, opts, &cert_id)) != 0)
 		return r;
-	if (cert_id->hsa_id == NULL)    /* the chain profile names nobody */
-		r = siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT,
-		    "siths_login_cert needs the login or function profile");
-	else
-		r = resolve_holder(ctx, cert_id, out);
+	r = resolve_holder(ctx, cert_id, out);
 	siths_identity_free(&cert_id);
 	return r;
 }

@@ -26,11 +26,19 @@
 /* Longest name component copied from a certificate. */
 #define SITHS_NAME_MAX 256
 
-/* Characters of ASN.1 PrintableString, which the local part is made of. */
+/* Characters of ASN.1 PrintableString, which the local part is made of
+ * (ASCII ranges: isalnum() would follow the locale). */
 static int
 printable_char(int c)
 {
-	return isalnum(c) || (c != '\0' && strchr(" '()+,-./:=?", c) != NULL);
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c != '\0' && strchr(" '()+,-./:=?", c) != NULL);
+}
+
+static int
+ascii_digit(int c)
+{
+	return c >= '0' && c <= '9';
 }
 
 /* Luhn over the digits of s, the last being the check digit. */
@@ -58,7 +66,7 @@ org_number_valid(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
+		if (!ascii_digit((unsigned char)s[i]))
 			return 0;
 	}
 	/* 12 digits only with the century prefix 16 that organisations carry. */
@@ -67,33 +75,39 @@ org_number_valid(const char *s, size_t n)
 	return n == 10 && luhn_valid(s, 10);
 }
 
+/* The part after the prefix: organisation number, '-', local part. */
+static int
+hsa_id_rest_valid(const char *rest)
+{
+	const char *dash = strchr(rest, '-'), *p;
+
+	if (dash == NULL || !org_number_valid(rest, (size_t)(dash - rest)) || dash[1] == '\0')
+		return 0;
+	for (p = dash + 1; *p != '\0'; p++) {
+		if (!printable_char((unsigned char)*p))
+			return 0;
+	}
+	return 1;
+}
+
 int
 siths_hsa_id_check(const char *id, const struct siths_strlist *prefixes)
 {
 	char se[] = "SE", *se_list[] = { se };
 	const struct siths_strlist default_prefixes = { se_list, 1 };
-	const char *dash, *rest = NULL, *p;
-	size_t i, len;
+	size_t i, len, plen;
 
 	if (id == NULL || (len = strlen(id)) == 0 || len > SITHS_HSA_ID_MAX)
 		return SITHS_ERR_CERT_HSA_ID_INVALID;
 	if (prefixes == NULL || prefixes->n == 0)
 		prefixes = &default_prefixes;
-	for (i = 0; i < prefixes->n && rest == NULL; i++) {
-		if (strncmp(id, prefixes->v[i], strlen(prefixes->v[i])) == 0)
-			rest = id + strlen(prefixes->v[i]);
+	/* Every matching prefix is tried: "S" and "SE" may both be configured. */
+	for (i = 0; i < prefixes->n; i++) {
+		plen = strlen(prefixes->v[i]);
+		if (strncmp(id, prefixes->v[i], plen) == 0 && hsa_id_rest_valid(id + plen))
+			return 0;
 	}
-	if (rest == NULL)
-		return SITHS_ERR_CERT_HSA_ID_INVALID;
-	if ((dash = strchr(rest, '-')) == NULL || !org_number_valid(rest, (size_t)(dash - rest)))
-		return SITHS_ERR_CERT_HSA_ID_INVALID;
-	if (dash[1] == '\0')
-		return SITHS_ERR_CERT_HSA_ID_INVALID;
-	for (p = dash + 1; *p != '\0'; p++) {
-		if (!printable_char((unsigned char)*p))
-			return SITHS_ERR_CERT_HSA_ID_INVALID;
-	}
-	return 0;
+	return SITHS_ERR_CERT_HSA_ID_INVALID;
 }
 
 int
@@ -187,12 +201,22 @@ check_key_strength(const siths_ctx *ctx, X509 *cert)
 	if (pk == NULL)
 		return siths_fail(ctx, SITHS_ERR_CERT_PARSE, "the public key cannot be read");
 	bits = EVP_PKEY_get_bits(pk);
-	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA && bits < SITHS_MIN_RSA_BITS)
+	/* An allow-list: SITHS uses RSA; EC is what newer cards may bring. */
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+		if (bits < SITHS_MIN_RSA_BITS)
+			return siths_fail(ctx, SITHS_ERR_CERT_WEAK_KEY,
+			    "RSA key of %d bits (at least %d needed)", bits, SITHS_MIN_RSA_BITS);
+		return 0;
+	case EVP_PKEY_EC:
+		if (bits < 256)
+			return siths_fail(ctx, SITHS_ERR_CERT_WEAK_KEY, "EC key of %d bits", bits);
+		return 0;
+	default:
 		return siths_fail(ctx, SITHS_ERR_CERT_WEAK_KEY,
-		    "RSA key of %d bits (at least %d needed)", bits, SITHS_MIN_RSA_BITS);
-	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC && bits < 256)
-		return siths_fail(ctx, SITHS_ERR_CERT_WEAK_KEY, "EC key of %d bits", bits);
-	return 0;
+		    "key type %s is not accepted (RSA or EC only)",
+		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)));
+	}
 }
 
 /* Highest configured level among the certificate's policies; 0 if none. */
@@ -202,7 +226,7 @@ policy_loa(const siths_ctx *ctx, X509 *cert, char *first_oid, size_t oidlen)
 	CERTIFICATEPOLICIES *pols;
 	const POLICYINFO *pi;
 	char oid[128];
-	int i, best = 0, crit = 0, idx = -1;
+	int i, n, best = 0, crit = 0, idx = -1;
 	size_t k;
 
 	first_oid[0] = '\0';
@@ -211,8 +235,9 @@ policy_loa(const siths_ctx *ctx, X509 *cert, char *first_oid, size_t oidlen)
 		return 0;
 	for (i = 0; i < sk_POLICYINFO_num(pols); i++) {
 		pi = sk_POLICYINFO_value(pols, i);
-		if (OBJ_obj2txt(oid, sizeof(oid), pi->policyid, 1) <= 0)
-			continue;
+		n = OBJ_obj2txt(oid, sizeof(oid), pi->policyid, 1);
+		if (n <= 0 || (size_t)n >= sizeof(oid))
+			continue;       /* longer than any OID we configure */
 		if (first_oid[0] == '\0')
 			snprintf(first_oid, oidlen, "%s", oid);
 		for (k = 0; k < ctx->cfg->n_policy_loa; k++) {

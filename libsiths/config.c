@@ -85,40 +85,86 @@ strlist_free(struct siths_strlist *l)
 	l->n = 0;
 }
 
-/* Split value at any of seps, trimming blanks; empty items are errors. */
 static int
-split_list(struct parse_state *st, const struct key_spec *ks, const char *value,
-    const char *seps, struct siths_strlist *out)
+add_item(struct parse_state *st, const struct key_spec *ks, struct siths_strlist *out,
+    const char *p, size_t len)
 {
-	const char *p = value;
+	char **v;
+
+	if (out->n >= MAX_LIST_ITEMS) {
+		set_error(st, SITHS_ERR_CONFIG_VALUE, "[%s] %s: more than %d items",
+		    ks->section, ks->key, MAX_LIST_ITEMS);
+		return -1;
+	}
+	if ((v = reallocarray(out->v, out->n + 1, sizeof(*v))) == NULL) {
+		set_error(st, SITHS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	out->v = v;
+	if ((v[out->n] = strndup(p, len)) == NULL) {
+		set_error(st, SITHS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	out->n++;
+	return 0;
+}
+
+/* Add the blank-separated words of p[0..len). */
+static int
+add_words(struct parse_state *st, const struct key_spec *ks, struct siths_strlist *out,
+    const char *p, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		while (i < len && isspace((unsigned char)p[i]))
+			i++;
+		start = i;
+		while (i < len && !isspace((unsigned char)p[i]))
+			i++;
+		if (i > start && add_item(st, ks, out, p + start, i - start) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Split a list value at commas, and also at blanks when words is set;
+ * blanks around items are trimmed. An empty value is an empty list; an
+ * empty item ("a,,b", "a,") is an error, since it is likely a typo.
+ */
+static int
+split_list(struct parse_state *st, const struct key_spec *ks, const char *value, int words,
+    struct siths_strlist *out)
+{
+	const char *p = value, *comma;
 	size_t len;
 
 	strlist_free(out);
-	while (*p != '\0') {
-		while (*p != '\0' && (isspace((unsigned char)*p) || strchr(seps, *p) != NULL))
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		while (len > 0 && isspace((unsigned char)*p)) {
 			p++;
-		if (*p == '\0')
-			break;
-		len = 0;
-		while (p[len] != '\0' && strchr(seps, p[len]) == NULL &&
-		    !(strchr(seps, ' ') != NULL && isspace((unsigned char)p[len])))
-			len++;
+			len--;
+		}
 		while (len > 0 && isspace((unsigned char)p[len - 1]))
 			len--;
-		if (out->n >= MAX_LIST_ITEMS) {
-			set_error(st, SITHS_ERR_CONFIG_VALUE, "[%s] %s: more than %d items",
-			    ks->section, ks->key, MAX_LIST_ITEMS);
+		if (len == 0) {
+			set_error(st, SITHS_ERR_CONFIG_VALUE, "[%s] %s: empty item in '%s'",
+			    ks->section, ks->key, value);
 			return -1;
 		}
-		if ((out->v = reallocarray(out->v, out->n + 1, sizeof(*out->v))) == NULL ||
-		    (out->v[out->n] = strndup(p, len)) == NULL) {
-			set_error(st, SITHS_ERR_NOMEM, "out of memory");
+		if ((words ? add_words(st, ks, out, p, len) : add_item(st, ks, out, p, len)) != 0)
 			return -1;
-		}
-		out->n++;
-		p += len;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
 	}
-	return 0;
 }
 
 static int
@@ -163,7 +209,7 @@ parse_path_list(struct parse_state *st, const struct key_spec *ks, const char *v
 	struct siths_strlist *l = field;
 	size_t i;
 
-	if (split_list(st, ks, value, ", ", l) != 0)
+	if (split_list(st, ks, value, 1, l) != 0)
 		return -1;
 	for (i = 0; i < l->n; i++) {
 		if (check_absolute(st, ks, l->v[i]) != 0)
@@ -176,7 +222,7 @@ static int
 parse_word_list(struct parse_state *st, const struct key_spec *ks, const char *value,
     void *field)
 {
-	return split_list(st, ks, value, ", ", field);
+	return split_list(st, ks, value, 1, field);
 }
 
 static int
@@ -243,7 +289,7 @@ parse_policy_loa(struct parse_state *st, const struct key_spec *ks, const char *
 	size_t i;
 	int r = -1;
 
-	if (split_list(st, ks, value, ",", &items) != 0)
+	if (split_list(st, ks, value, 0, &items) != 0)
 		goto out;
 	if ((cfg->policy_loa = calloc(items.n + 1, sizeof(*cfg->policy_loa))) == NULL) {
 		set_error(st, SITHS_ERR_NOMEM, "out of memory");
@@ -284,7 +330,7 @@ parse_eku(struct parse_state *st, const struct key_spec *ks, const char *value, 
 	size_t i;
 	int r = -1;
 
-	if (split_list(st, ks, value, ", ", &items) != 0)
+	if (split_list(st, ks, value, 1, &items) != 0)
 		goto out;
 	for (i = 0; i < items.n; i++) {
 		if (strcmp(items.v[i], "clientAuth") == 0)
@@ -317,7 +363,7 @@ parse_rev_mode(struct parse_state *st, const struct key_spec *ks, const char *va
 	size_t i;
 	int r = -1;
 
-	if (split_list(st, ks, value, ",", &items) != 0)
+	if (split_list(st, ks, value, 0, &items) != 0)
 		goto out;
 	cfg->n_rev_methods = 0;
 	if (items.n == 1 && strcmp(items.v[0], "none") == 0) {
@@ -360,6 +406,21 @@ parse_on_unreachable(struct parse_state *st, const struct key_spec *ks, const ch
 	} else {
 		set_error(st, SITHS_ERR_CONFIG_VALUE,
 		    "[revocation] on_unreachable: '%s' is not fail or soft", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_nonce(struct parse_state *st, const struct key_spec *ks, const char *value, void *field)
+{
+	if (strcmp(value, "required") == 0) {
+		*(int *)field = 0;
+	} else if (strcmp(value, "optional") == 0) {
+		*(int *)field = 1;
+	} else {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[revocation] ocsp_nonce: '%s' is not required or optional", value);
 		return -1;
 	}
 	return 0;
@@ -413,6 +474,7 @@ static const struct key_spec key_table[] = {
 	{ "revocation", "mode", parse_rev_mode, 0, 0, 0 },
 	{ "revocation", "ocsp_url", parse_string, F(ocsp_url), 0, 0 },
 	{ "revocation", "on_unreachable", parse_on_unreachable, F(rev_soft), 0, 0 },
+	{ "revocation", "ocsp_nonce", parse_nonce, F(ocsp_nonce_optional), 0, 0 },
 	{ "revocation", "crl_files", parse_path_list, F(crl_files), 0, 0 },
 	{ "revocation", "cache_dir", parse_path, F(cache_dir), 0, 0 },
 	{ "revocation", "timeout_ms", parse_int, F(rev_timeout_ms), 100, 60000 },
@@ -489,8 +551,8 @@ check_line_shape(struct parse_state *st, const char *line)
 		end = strchr(p, ']');
 		if (end != NULL && end > p + 1)
 			return 0;
-	} else if (strchr(p, '=') != NULL && *p != '=') {
-		return 0;
+	} else if (strcspn(p, "=:") < strlen(p) && p[strcspn(p, "=:")] == '=' && *p != '=') {
+		return 0;       /* inih also splits at ':'; we take '=' only */
 	}
 	set_error(st, SITHS_ERR_CONFIG_SYNTAX, "not a [section] or key = value line");
 	return -1;
@@ -568,7 +630,7 @@ finish(struct parse_state *st)
 	if (cfg->hsa_id_prefixes.n == 0) {
 		struct key_spec ks = { "trust", "hsa_id_prefixes", NULL, 0, 0, 0 };
 
-		if (split_list(st, &ks, "SE", ",", &cfg->hsa_id_prefixes) != 0)
+		if (split_list(st, &ks, "SE", 0, &cfg->hsa_id_prefixes) != 0)
 			return -1;
 	}
 	if (cfg->anchors == NULL) {
@@ -637,99 +699,6 @@ siths_config_parse_string(struct siths_config **out, const char *text, const cha
 	r = 0;
 out:
 	siths_config_free(&cfg);
-	return r;
-}
-
-int
-siths_read_secure_file(const char *path, size_t max_bytes, char **buf, size_t *len,
-    char *err, size_t errlen)
-{
-	struct stat sb;
-	char *data = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd = -1, r = SITHS_ERR_INTERNAL;
-
-	*buf = NULL;
-	*len = 0;
-	if (path == NULL || path[0] != '/') {
-		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
-		return SITHS_ERR_CONFIG_UNSAFE;
-	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "%s: %s", path,
-		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		r = errno == ELOOP ? SITHS_ERR_CONFIG_UNSAFE : SITHS_ERR_CONFIG_OPEN;
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		r = SITHS_ERR_CONFIG_OPEN;
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		r = SITHS_ERR_CONFIG_UNSAFE;
-		goto out;
-	}
-	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by root", path,
-		    (unsigned int)sb.st_uid);
-		r = SITHS_ERR_CONFIG_UNSAFE;
-		goto out;
-	}
-	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		snprintf(err, errlen, "%s: writable by group or others (mode %03o)", path,
-		    (unsigned int)(sb.st_mode & 0777));
-		r = SITHS_ERR_CONFIG_UNSAFE;
-		goto out;
-	}
-	if (sb.st_size < 0 || (size_t)sb.st_size > max_bytes) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
-		r = SITHS_ERR_CONFIG_SYNTAX;
-		goto out;
-	}
-	/* Read at most max_bytes + 1, so a file that grows under us is still caught. */
-	if ((data = malloc(max_bytes + 2)) == NULL) {
-		r = SITHS_ERR_NOMEM;
-		goto out;
-	}
-	while (got <= max_bytes) {
-		n = read(fd, data + got, max_bytes + 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			r = SITHS_ERR_CONFIG_OPEN;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got > max_bytes) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
-		r = SITHS_ERR_CONFIG_SYNTAX;
-		goto out;
-	}
-	data[got] = '\0';
-	if (strlen(data) != got) {
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
-		r = SITHS_ERR_CONFIG_SYNTAX;
-		goto out;
-	}
-	/* success */
-	*buf = data;
-	*len = got;
-	data = NULL;    /* transferred */
-	r = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (data != NULL) {
-		explicit_bzero(data, max_bytes + 2);
-		free(data);
-	}
 	return r;
 }
 

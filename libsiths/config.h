@@ -58,6 +58,7 @@ struct siths_config {
 	size_t n_rev_methods;          /* 0: mode = none */
 	char *ocsp_url;
 	int rev_soft;                  /* on_unreachable = soft */
+	int ocsp_nonce_optional;       /* ocsp_nonce = optional */
 	struct siths_strlist crl_files;
 	char *cache_dir;
 	int rev_timeout_ms;
@@ -96,13 +97,6 @@ int siths_config_parse_string(struct siths_config **out, const char *text, const
     char *err, size_t errlen);
 void siths_config_free(struct siths_config **cfg);
 
-/*
- * Open a file that decides about security (config, user map, password):
- * absolute path, O_NOFOLLOW, regular file, owned by root or the effective
- * user, not group/world-writable, at most max_bytes. On success *buf holds
- * the NUL-terminated contents (free() it) and *len its length.
- */
-int siths_read_secure_file(const char *path, size_t max_bytes, char **buf, size_t *len,
-    char *err, size_t errlen);
+#include "secfile.h"
 
 #endif

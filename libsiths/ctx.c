@@ -5,23 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
 #include "ctx.h"
 #include "error.h"
 #include "hsa.h"
 #include "log.h"
 #include "p11.h"
+#include "revocation.h"
 #include "verify.h"
 
 #ifndef SITHS_DEFAULT_CONFIG
 #define SITHS_DEFAULT_CONFIG "/etc/siths/siths.conf"
 #endif
-
-static void
-free_errbuf(void *buf)
-{
-	free(buf);
-}
 
 int
 siths_ctx_create(siths_ctx **out)
@@ -33,11 +29,10 @@ siths_ctx_create(siths_ctx **out)
 	*out = NULL;
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return SITHS_ERR_NOMEM;
-	if (pthread_key_create(&ctx->err_key, free_errbuf) != 0) {
+	if (siths_errbufs_init(ctx) != 0) {
 		free(ctx);
 		return SITHS_ERR_NOMEM;
 	}
-	ctx->have_err_key = 1;
 	ctx->log_level = SITHS_LOG_NOTICE;
 	*out = ctx;
 	return 0;
@@ -58,7 +53,8 @@ siths_ctx_load(siths_ctx *ctx, const char *config_path)
 		config_path = SITHS_DEFAULT_CONFIG;
 	if ((r = siths_config_load(&ctx->cfg, config_path, err, sizeof(err))) != 0)
 		return siths_fail(ctx, r, "%s", err);
-	if ((r = siths_trust_load(ctx)) != 0 || (r = siths_hsa_init(ctx)) != 0)
+	if ((r = siths_trust_load(ctx)) != 0 || (r = siths_verify_cache_init(ctx)) != 0 ||
+	    (r = siths_revocation_init(ctx)) != 0 || (r = siths_hsa_init(ctx)) != 0)
 		goto fail;
 	if (ctx->cfg->n_rev_methods == 0)
 		siths_warn(ctx, "%s: revocation checking is off ([revocation] mode = none)",
@@ -67,6 +63,8 @@ siths_ctx_load(siths_ctx *ctx, const char *config_path)
 	return 0;
 fail:
 	siths_hsa_free(ctx);
+	siths_revocation_free(ctx);
+	siths_verify_cache_free(ctx);
 	siths_trust_free(ctx);
 	siths_config_free(&ctx->cfg);
 	return r;
@@ -95,23 +93,33 @@ void
 siths_ctx_free(siths_ctx **ctxp)
 {
 	siths_ctx *ctx;
-	void *buf;
 
 	if (ctxp == NULL || (ctx = *ctxp) == NULL)
 		return;
 	siths_p11_free(ctx);
 	siths_hsa_free(ctx);
+	siths_revocation_free(ctx);
+	siths_verify_cache_free(ctx);
 	siths_trust_free(ctx);
 	siths_config_free(&ctx->cfg);
-	if (ctx->have_err_key) {
-		/* Other threads' buffers go with their thread's exit. */
-		buf = pthread_getspecific(ctx->err_key);
-		pthread_setspecific(ctx->err_key, NULL);
-		free(buf);
-		pthread_key_delete(ctx->err_key);
-	}
+	siths_errbufs_free(ctx);
 	free(ctx);
 	*ctxp = NULL;
+}
+
+void
+siths_ctx_flush_caches(siths_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	siths_cache_clear(ctx->verify_cache);
+	siths_revocation_flush(ctx);
+}
+
+unsigned long
+siths_ctx_soft_accepts(const siths_ctx *ctx)
+{
+	return siths_revocation_soft_count(ctx);
 }
 
 const char *

@@ -12,8 +12,11 @@
 #include "config.h"
 #include "siths.h"
 
+struct siths_cache;
+struct siths_errbuf;
 struct siths_hsa;
 struct siths_p11;
+struct siths_rev;
 
 struct siths_ctx {
 	struct siths_config *cfg;      /* NULL until loaded */
@@ -21,6 +24,8 @@ struct siths_ctx {
 	/* per-thread detail message of the last failure (error.c) */
 	pthread_key_t err_key;
 	int have_err_key;
+	pthread_mutex_t err_lock;      /* guards err_bufs */
+	struct siths_errbuf *err_bufs; /* every thread's buffer, freed with the context */
 
 	/* logging (log.c); set before the context is shared */
 	siths_log_fn *log_fn;
@@ -31,6 +36,8 @@ struct siths_ctx {
 	X509_STORE *store;
 	STACK_OF(X509) *intermediates;
 
+	struct siths_cache *verify_cache; /* validation results by DER digest (verify.c) */
+	struct siths_rev *rev;         /* revocation caches and counters (revocation.c) */
 	struct siths_hsa *hsa;         /* directory connection (hsa.c) */
 	struct siths_p11 *p11;         /* token module (p11.c) */
 };

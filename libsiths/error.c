@@ -3,6 +3,7 @@
  * of the last failure on a context.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,10 @@ static const struct status_text status_table[] = {
 	S(SITHS_ERR_REVOCATION_UNAVAILABLE, "revocation status could not be checked"),
 	S(SITHS_ERR_CERT_REVOKED, "the certificate is revoked"),
 	S(SITHS_ERR_REVOCATION_UNKNOWN, "the revocation service does not know the certificate"),
+	S(SITHS_ERR_OCSP_INVALID, "the OCSP response is not valid"),
+	S(SITHS_ERR_OCSP_NONCE, "the OCSP response does not carry the nonce we sent"),
+	S(SITHS_ERR_CRL_INVALID, "the revocation list is not valid"),
+	S(SITHS_ERR_REVOCATION_STALE, "the revocation information is out of date"),
 	S(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached"),
 	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory"),
 	S(SITHS_ERR_HSA_AMBIGUOUS, "the HSA-id matches more than one directory entry"),
@@ -108,24 +113,101 @@ siths_status_name(int status)
 	return st != NULL ? st->name : "SITHS_ERR_UNKNOWN";
 }
 
+/*
+ * A thread's buffer on one context. The context lists them all, so that
+ * siths_ctx_free() frees the buffers of threads that outlive it, and a
+ * thread that exits first unlinks and frees its own.
+ */
+struct siths_errbuf {
+	siths_ctx *ctx;
+	struct siths_errbuf *prev, *next;
+	char msg[SITHS_ERRMSG_MAX];
+};
+
+static void
+errbuf_unlink(struct siths_errbuf *eb)
+{
+	if (eb->prev != NULL)
+		eb->prev->next = eb->next;
+	else
+		eb->ctx->err_bufs = eb->next;
+	if (eb->next != NULL)
+		eb->next->prev = eb->prev;
+}
+
+/* pthread key destructor: the thread is exiting. */
+static void
+errbuf_release(void *p)
+{
+	struct siths_errbuf *eb = p;
+	siths_ctx *ctx = eb->ctx;
+
+	pthread_mutex_lock(&ctx->err_lock);
+	errbuf_unlink(eb);
+	pthread_mutex_unlock(&ctx->err_lock);
+	free(eb);
+}
+
+int
+siths_errbufs_init(siths_ctx *ctx)
+{
+	if (pthread_mutex_init(&ctx->err_lock, NULL) != 0)
+		return SITHS_ERR_NOMEM;
+	if (pthread_key_create(&ctx->err_key, errbuf_release) != 0) {
+		pthread_mutex_destroy(&ctx->err_lock);
+		return SITHS_ERR_NOMEM;
+	}
+	ctx->have_err_key = 1;
+	return 0;
+}
+
+void
+siths_errbufs_free(siths_ctx *ctx)
+{
+	struct siths_errbuf *eb, *next;
+
+	if (!ctx->have_err_key)
+		return;
+	/* After this no destructor runs for the key; free what is left here. */
+	pthread_setspecific(ctx->err_key, NULL);
+	pthread_key_delete(ctx->err_key);
+	ctx->have_err_key = 0;
+	pthread_mutex_lock(&ctx->err_lock);
+	for (eb = ctx->err_bufs; eb != NULL; eb = next) {
+		next = eb->next;
+		free(eb);
+	}
+	ctx->err_bufs = NULL;
+	pthread_mutex_unlock(&ctx->err_lock);
+	pthread_mutex_destroy(&ctx->err_lock);
+}
+
 /* The calling thread's buffer on ctx, allocated on first use; NULL if none. */
 static char *
-thread_errbuf(const siths_ctx *ctx, int create)
+thread_errbuf(const siths_ctx *cctx, int create)
 {
-	char *buf;
+	siths_ctx *ctx = (siths_ctx *)(uintptr_t)cctx; /* the list is not the caller's state */
+	struct siths_errbuf *eb;
 
 	if (ctx == NULL || !ctx->have_err_key)
 		return NULL;
-	buf = pthread_getspecific(ctx->err_key);
-	if (buf == NULL && create) {
-		if ((buf = calloc(1, SITHS_ERRMSG_MAX)) == NULL)
+	eb = pthread_getspecific(ctx->err_key);
+	if (eb == NULL && create) {
+		if ((eb = calloc(1, sizeof(*eb))) == NULL)
 			return NULL;
-		if (pthread_setspecific(ctx->err_key, buf) != 0) {
-			free(buf);
+		eb->ctx = ctx;
+		pthread_mutex_lock(&ctx->err_lock);
+		eb->next = ctx->err_bufs;
+		if (eb->next != NULL)
+			eb->next->prev = eb;
+		ctx->err_bufs = eb;
+		pthread_mutex_unlock(&ctx->err_lock);
+		if (pthread_setspecific(ctx->err_key, eb) != 0) {
+			errbuf_release(eb);
 			return NULL;
 		}
 	}
-	return buf;
+	return eb != NULL ? eb->msg : NULL;
 }
 
 int

@@ -23,4 +23,8 @@ int siths_fail(const siths_ctx *ctx, int status, const char *fmt, ...)
 /* Forget the calling thread's last failure. */
 void siths_clear_error(const siths_ctx *ctx);
 
+/* The per-thread buffers' life (ctx.c): set up, and free every thread's. */
+int siths_errbufs_init(siths_ctx *ctx);
+void siths_errbufs_free(siths_ctx *ctx);
+
 #endif

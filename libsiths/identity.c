@@ -2,12 +2,15 @@
  * identity.c - siths_identity: building it inside the library, reading it
  * from outside, and its JSON form.
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "identity.h"
+#include "revocation.h"
 #include "siths.h"
 
 /* More roles than this in one entry is not a person but a problem. */
@@ -47,6 +50,57 @@ siths_identity_add_role(struct siths_identity *id, const char *role)
 	return 0;
 }
 
+/* The string fields, in one list so that copying and freeing miss none. */
+#define FIELD(name) offsetof(struct siths_identity, name)
+static const size_t string_fields[] = {
+	FIELD(hsa_id), FIELD(cert_sha256), FIELD(cert_subject), FIELD(cert_issuer),
+	FIELD(cert_not_after), FIELD(given_name), FIELD(surname), FIELD(display_name),
+	FIELD(org_name), FIELD(dn), FIELD(mail), FIELD(title), FIELD(org_hsa_id),
+	FIELD(org_number), FIELD(municipality_code), FIELD(municipality_name),
+	FIELD(start_date), FIELD(end_date),
+};
+#undef FIELD
+#define N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
+
+static char **
+field_at(struct siths_identity *id, size_t i)
+{
+	return (char **)(void *)((char *)id + string_fields[i]);
+}
+
+static const char *
+field_value(const struct siths_identity *id, size_t i)
+{
+	return *(char *const *)(const void *)((const char *)id + string_fields[i]);
+}
+
+struct siths_identity *
+siths_identity_dup(const struct siths_identity *id)
+{
+	struct siths_identity *copy;
+	size_t i;
+
+	if ((copy = siths_identity_new()) == NULL)
+		return NULL;
+	copy->loa = id->loa;
+	copy->rev_source = id->rev_source;
+	copy->rev_this_update = id->rev_this_update;
+	copy->rev_next_update = id->rev_next_update;
+	copy->from_directory = id->from_directory;
+	for (i = 0; i < N_STRING_FIELDS; i++) {
+		if (siths_identity_set(field_at(copy, i), field_value(id, i)) != 0)
+			goto fail;
+	}
+	for (i = 0; i < id->n_roles; i++) {
+		if (siths_identity_add_role(copy, id->roles[i]) != 0)
+			goto fail;
+	}
+	return copy;
+fail:
+	siths_identity_free(&copy);
+	return NULL;
+}
+
 int
 siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert)
 {
@@ -56,6 +110,9 @@ siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identit
 	    siths_identity_set(&dir->cert_not_after, cert->cert_not_after) != 0)
 		return SITHS_ERR_NOMEM;
 	dir->loa = cert->loa;
+	dir->rev_source = cert->rev_source;
+	dir->rev_this_update = cert->rev_this_update;
+	dir->rev_next_update = cert->rev_next_update;
 	return 0;
 }
 
@@ -67,24 +124,8 @@ siths_identity_free(siths_identity **idp)
 
 	if (idp == NULL || (id = *idp) == NULL)
 		return;
-	free(id->hsa_id);
-	free(id->cert_sha256);
-	free(id->cert_subject);
-	free(id->cert_issuer);
-	free(id->cert_not_after);
-	free(id->given_name);
-	free(id->surname);
-	free(id->display_name);
-	free(id->org_name);
-	free(id->dn);
-	free(id->mail);
-	free(id->title);
-	free(id->org_hsa_id);
-	free(id->org_number);
-	free(id->municipality_code);
-	free(id->municipality_name);
-	free(id->start_date);
-	free(id->end_date);
+	for (i = 0; i < N_STRING_FIELDS; i++)
+		free(*field_at(id, i));
 	for (i = 0; i < id->n_roles; i++)
 		free(id->roles[i]);
 	free(id->roles);
@@ -118,6 +159,31 @@ siths_identity_loa(const siths_identity *id)
 	return id != NULL ? id->loa : 0;
 }
 
+const char *
+siths_identity_revocation_source(const siths_identity *id)
+{
+	static const char *const names[] = {
+		[SITHS_REV_SOURCE_NONE] = "none", [SITHS_REV_SOURCE_OCSP] = "ocsp",
+		[SITHS_REV_SOURCE_CRL] = "crl", [SITHS_REV_SOURCE_CACHE] = "cache",
+		[SITHS_REV_SOURCE_SOFT] = "soft",
+	};
+
+	if (id == NULL || id->rev_source < 0 ||
+	    (size_t)id->rev_source >= sizeof(names) / sizeof(names[0]))
+		return "none";
+	return names[id->rev_source];
+}
+
+long
+siths_identity_revocation_age(const siths_identity *id)
+{
+	time_t now = time(NULL);
+
+	if (id == NULL || id->rev_this_update == 0)
+		return -1;
+	return now > id->rev_this_update ? (long)(now - id->rev_this_update) : 0;
+}
+
 size_t
 siths_identity_role_count(const siths_identity *id)
 {
@@ -137,6 +203,26 @@ json_put(json_t *obj, const char *key, const char *value)
 	if (value == NULL)
 		return 0;
 	return json_object_set_new(obj, key, json_string(value));
+}
+
+static json_t *
+json_revocation(const siths_identity *id)
+{
+	json_t *o = json_object();
+	char when[32];
+	struct tm tm;
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "source", json_string(siths_identity_revocation_source(id)));
+	if (id->rev_this_update != 0)
+		json_object_set_new(o, "age_seconds",
+		    json_integer(siths_identity_revocation_age(id)));
+	if (id->rev_next_update != 0 && gmtime_r(&id->rev_next_update, &tm) != NULL) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_set_new(o, "next_update", json_string(when));
+	}
+	return o;
 }
 
 static json_t *
@@ -160,6 +246,7 @@ json_section(const siths_identity *id, int org)
 		r |= json_put(o, "not_after", id->cert_not_after);
 		if (id->loa > 0)
 			r |= json_object_set_new(o, "loa", json_integer(id->loa));
+		r |= json_object_set_new(o, "revocation", json_revocation(id));
 	}
 	if (r != 0) {
 		json_decref(o);

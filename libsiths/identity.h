@@ -6,6 +6,7 @@
 #define SITHS_IDENTITY_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "siths.h"
 
@@ -17,6 +18,9 @@ struct siths_identity {
 	char *cert_issuer;
 	char *cert_not_after;     /* ISO 8601 UTC */
 	int loa;
+	int rev_source;           /* enum siths_rev_source (revocation.h) */
+	time_t rev_this_update;   /* of the revocation answer used; 0 if none */
+	time_t rev_next_update;
 
 	/* from the certificate, replaced by the directory's values */
 	char *given_name;
@@ -40,6 +44,8 @@ struct siths_identity {
 };
 
 struct siths_identity *siths_identity_new(void);
+/* A deep copy; NULL when out of memory. */
+struct siths_identity *siths_identity_dup(const struct siths_identity *id);
 /* Replace *field with a copy of value (NULL clears). 0 or SITHS_ERR_NOMEM. */
 int siths_identity_set(char **field, const char *value);
 int siths_identity_add_role(struct siths_identity *id, const char *role);

@@ -461,7 +461,7 @@ conn_bind_simple(const siths_ctx *ctx, struct siths_ldap *conn)
 	size_t pwlen = 0, len;
 	struct berval cred;
 
-	if ((r = siths_read_secure_file(cfg->hsa_bind_password_file, CONN_PASSWORD_MAX, &pw,
+	if ((r = siths_read_secret_file(cfg->hsa_bind_password_file, CONN_PASSWORD_MAX, &pw,
 	    &pwlen, err, sizeof(err))) != 0) {
 		r = siths_fail(ctx, r, "%s: [hsa] bind_password_file: %s", cfg_path(ctx), err);
 		goto out;

@@ -15,11 +15,17 @@
 void
 siths_vlog(const siths_ctx *ctx, int level, const char *fmt, va_list ap)
 {
-	char msg[SITHS_LOG_MAX];
+	char msg[SITHS_LOG_MAX], *p;
 
 	if (ctx == NULL || level > ctx->log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Names and directory values come from outside: no control characters
+	 * reach a log line, where they could forge or hide other lines. */
+	for (p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	if (ctx->log_fn != NULL)
 		ctx->log_fn(ctx->log_userdata, level, msg);
 	else

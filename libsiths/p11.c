@@ -46,6 +46,7 @@
 #include "error.h"
 #include "log.h"
 #include "p11.h"
+#include "secfile.h"
 
 /* What a card may make us hold: a malicious card must not make us allocate
  * without bound, nor put control characters into logs and prompts. */
@@ -211,6 +212,7 @@ module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
 	PKCS11_CTX *pctx = NULL;
 	CK_FUNCTION_LIST_PTR fn = NULL;
 	void *dl = NULL;
+	char why[512];
 	CK_RV rv;
 	int r = SITHS_ERR_INTERNAL;
 
@@ -221,6 +223,10 @@ module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
 	if (*path != '/')
 		return siths_fail(ctx, SITHS_ERR_CARD_MODULE,
 		    "the PKCS#11 module %s is not an absolute path", path);
+	/* Loaded as code into a login process: nobody but root may have put it there. */
+	if ((r = siths_check_code_file(path, why, sizeof(why))) != 0)
+		return siths_fail(ctx, r == SITHS_ERR_CONFIG_UNSAFE ? r : SITHS_ERR_CARD_MODULE,
+		    "refusing the PKCS#11 module: %s", why);
 	if ((r = module_open(ctx, path, &dl, &fn)) != 0)
 		goto out;
 	if ((pctx = PKCS11_CTX_new()) == NULL) {
@@ -812,6 +818,16 @@ siths_p11_login(struct siths_p11_token *tok, const char *pin)
 	tok->logged_in = 1;
 	siths_debug(tok->ctx, "logged in to the card in '%s'", tok->reader);
 	return 0;
+}
+
+void
+siths_p11_logout(struct siths_p11_token *tok)
+{
+	if (tok == NULL || !tok->have_session)
+		return;
+	/* also when tok->logged_in is unset: the card may hold an older login */
+	(void)tok->p11->fn->C_Logout(tok->session);
+	tok->logged_in = 0;
 }
 
 /* --- signing ------------------------------------------------------------ */

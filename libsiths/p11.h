@@ -41,6 +41,9 @@ int siths_p11_pin_state(struct siths_p11_token *tok, siths_pin_state *state);
 /* C_Login as user. SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, ... */
 int siths_p11_login(struct siths_p11_token *tok, const char *pin);
 
+/* Forget a login: the card asks for the PIN again before it signs. */
+void siths_p11_logout(struct siths_p11_token *tok);
+
 /*
  * Sign data with the private key of certificate i: RSA PKCS#1 v1.5 with
  * SHA-256, or ECDSA with SHA-256. *sig is allocated.

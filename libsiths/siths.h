@@ -91,6 +91,10 @@ typedef enum siths_status {
 	SITHS_ERR_REVOCATION_UNAVAILABLE = -60,
 	SITHS_ERR_CERT_REVOKED = -61,
 	SITHS_ERR_REVOCATION_UNKNOWN = -62,
+	SITHS_ERR_OCSP_INVALID = -63,    /* bad signature, responder, or form */
+	SITHS_ERR_OCSP_NONCE = -64,      /* the response lacks our nonce */
+	SITHS_ERR_CRL_INVALID = -65,     /* bad signature, issuer, or form */
+	SITHS_ERR_REVOCATION_STALE = -66,/* nextUpdate has passed */
 
 	/* directory */
 	SITHS_ERR_HSA_UNREACHABLE = -70,
@@ -152,6 +156,15 @@ SITHS_API void siths_ctx_set_log(siths_ctx *ctx, siths_log_fn *fn, void *userdat
 SITHS_API void siths_ctx_set_log_level(siths_ctx *ctx, int level);
 /* The [card] pin_min and pin_max of a loaded context, for prompts. */
 SITHS_API int siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max);
+/*
+ * Forget what the context has cached in memory (validation results, OCSP
+ * answers, CRLs, directory entries), e.g. after a revocation announced out
+ * of band. The on-disk store under [revocation] cache_dir is not touched.
+ */
+SITHS_API void siths_ctx_flush_caches(siths_ctx *ctx);
+/* How many certificates were accepted without a revocation answer because
+ * [revocation] on_unreachable = soft (each also logged as a warning). */
+SITHS_API unsigned long siths_ctx_soft_accepts(const siths_ctx *ctx);
 /* The configuration file the context was loaded from. */
 SITHS_API const char *siths_ctx_config_path(const siths_ctx *ctx);
 
@@ -243,6 +256,11 @@ SITHS_API const char *siths_identity_dn(const siths_identity *id);
 SITHS_API int siths_identity_loa(const siths_identity *id);
 /* Hex SHA-256 of the certificate's DER; NULL for a directory-only identity. */
 SITHS_API const char *siths_identity_cert_sha256(const siths_identity *id);
+/* Where the revocation answer came from: "ocsp", "crl", "cache", "soft"
+ * (no server answered and on_unreachable = soft accepted it) or "none". */
+SITHS_API const char *siths_identity_revocation_source(const siths_identity *id);
+/* Seconds since the revocation answer's thisUpdate; -1 when there was none. */
+SITHS_API long siths_identity_revocation_age(const siths_identity *id);
 SITHS_API size_t siths_identity_role_count(const siths_identity *id);
 SITHS_API const char *siths_identity_role(const siths_identity *id, size_t i);
 /* A newly allocated JSON object; free() it. NULL when out of memory. */

@@ -18,8 +18,10 @@
 #include "cert.h"
 #include "ctx.h"
 #include "error.h"
+#include "cache.h"
 #include "identity.h"
 #include "log.h"
+#include "revocation.h"
 #include "verify.h"
 
 /* Largest certificate accepted, DER. Real SITHS certificates are ~2 KiB. */
@@ -172,11 +174,14 @@ map_verify_error(const siths_ctx *ctx, int err, int depth)
 }
 
 int
-siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at)
+siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
+    STACK_OF(X509) **chain)
 {
 	X509_STORE_CTX *sctx = NULL;
 	int r = SITHS_ERR_NOMEM;
 
+	if (chain != NULL)
+		*chain = NULL;
 	if ((sctx = X509_STORE_CTX_new()) == NULL)
 		goto out;
 	if (!X509_STORE_CTX_init(sctx, ctx->store, leaf, untrusted))
@@ -188,6 +193,8 @@ siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, t
 		    X509_STORE_CTX_get_error_depth(sctx));
 		goto out;
 	}
+	if (chain != NULL && (*chain = X509_STORE_CTX_get1_chain(sctx)) == NULL)
+		goto out;
 	r = 0;
 out:
 	X509_STORE_CTX_free(sctx);
@@ -220,24 +227,29 @@ siths_cert_from_der(const siths_ctx *ctx, const unsigned char *der, size_t len, 
 	return 0;
 }
 
-/* Until OCSP and CRL checking lands, "cannot check" is what revocation says. */
+/* Revocation of the leaf, issued by the next certificate of its path. */
 static int
-check_revocation(const siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts)
+check_revocation(siths_ctx *ctx, STACK_OF(X509) *chain, const siths_verify_opts *opts,
+    struct siths_identity *id)
 {
+	struct siths_rev_result res;
+	int r;
+
 	if (opts != NULL && opts->no_revocation) {
 		siths_notice(ctx, "revocation not checked: turned off for this call");
 		return 0;
 	}
-	if (ctx->cfg->n_rev_methods == 0)
-		return 0;
-	if (ctx->cfg->rev_soft) {
-		siths_warn(ctx, "revocation status unavailable; accepted because "
-		    "[revocation] on_unreachable = soft");
-		return 0;
-	}
-	return siths_fail(ctx, SITHS_ERR_REVOCATION_UNAVAILABLE,
-	    "revocation status could not be checked: this version has no OCSP or CRL "
-	    "client ([revocation] mode = none or on_unreachable = soft accept without it)");
+	if (sk_X509_num(chain) < 2)
+		return 0;       /* a trusted root itself: nothing issued it */
+	memset(&res, 0, sizeof(res));
+	r = siths_revocation_check(ctx, sk_X509_value(chain, 0), sk_X509_value(chain, 1),
+	    opts != NULL ? opts->at : 0, &res);
+	if (r != 0)
+		return r;
+	id->rev_source = res.source;
+	id->rev_this_update = res.this_update;
+	id->rev_next_update = res.next_update;
+	return 0;
 }
 
 int
@@ -245,7 +257,7 @@ siths_verify_x509(siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts,
     struct siths_identity **out)
 {
 	struct siths_identity *id = NULL;
-	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509) *untrusted = NULL, *chain = NULL;
 	siths_profile profile = opts != NULL ? opts->profile : SITHS_PROFILE_LOGIN;
 	time_t at = opts != NULL ? opts->at : 0;
 	int i, r = SITHS_ERR_NOMEM;
@@ -259,10 +271,11 @@ siths_verify_x509(siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts,
 		if (!sk_X509_push(untrusted, sk_X509_value(opts->untrusted, i)))
 			goto out;
 	}
-	if ((r = siths_verify_path(ctx, leaf, untrusted, at)) != 0 ||
-	    (r = siths_cert_describe(ctx, leaf, id)) != 0 ||
+	/* Cheapest first: the certificate alone, then its path, then the network. */
+	if ((r = siths_cert_describe(ctx, leaf, id)) != 0 ||
 	    (r = siths_cert_check_profile(ctx, leaf, profile, id)) != 0 ||
-	    (r = check_revocation(ctx, leaf, opts)) != 0)
+	    (r = siths_verify_path(ctx, leaf, untrusted, at, &chain)) != 0 ||
+	    (r = check_revocation(ctx, chain, opts, id)) != 0)
 		goto out;
 	/* success */
 	*out = id;
@@ -270,24 +283,129 @@ siths_verify_x509(siths_ctx *ctx, X509 *leaf, const siths_verify_opts *opts,
 	r = 0;
 out:
 	sk_X509_free(untrusted);        /* borrowed members */
+	sk_X509_pop_free(chain, X509_free);
 	siths_identity_free(&id);
 	return r;
+}
+
+/*
+ * The validation cache: successful results by SHA-256 of the DER, so that a
+ * certificate seen before costs a hash and a lookup instead of parsing
+ * (which costs more than the signature checks). Results accepted without a
+ * revocation answer (soft) are not kept: the next call asks again.
+ */
+#define SITHS_VERIFY_CACHE_ENTRIES 4096
+#define SITHS_VERIFY_CACHE_TTL 300
+
+static void *
+identity_dup(const void *v)
+{
+	return siths_identity_dup(v);
+}
+
+static void
+identity_free(void *v)
+{
+	struct siths_identity *id = v;
+
+	siths_identity_free(&id);
+}
+
+static const struct siths_cache_ops identity_ops = { identity_dup, identity_free };
+
+int
+siths_verify_cache_init(siths_ctx *ctx)
+{
+	ctx->verify_cache = siths_cache_new(SITHS_VERIFY_CACHE_ENTRIES, &identity_ops);
+	return ctx->verify_cache == NULL ? SITHS_ERR_NOMEM : 0;
+}
+
+void
+siths_verify_cache_free(siths_ctx *ctx)
+{
+	siths_cache_free(&ctx->verify_cache);
+}
+
+/* The key: the certificate's bytes and every option that changes the answer. */
+static int
+cache_key(const unsigned char *der, size_t len, const siths_verify_opts *opts,
+    unsigned char key[SITHS_CACHE_KEY_LEN])
+{
+	unsigned char tail[2] = {
+		(unsigned char)(opts != NULL ? opts->profile : SITHS_PROFILE_LOGIN),
+		(unsigned char)(opts != NULL && opts->no_revocation),
+	};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, der, len) == 1 && EVP_DigestUpdate(md, tail, 2) == 1 &&
+	    EVP_DigestFinal_ex(md, key, NULL) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : SITHS_ERR_INTERNAL;
+}
+
+/* A time-travelling or path-helping call is answered afresh, and not kept. */
+static int
+cacheable(const siths_verify_opts *opts)
+{
+	return opts == NULL || (opts->at == 0 && opts->untrusted == NULL);
+}
+
+static time_t
+cache_expiry(const struct siths_identity *id, X509 *leaf, time_t now)
+{
+	time_t until = now + SITHS_VERIFY_CACHE_TTL;
+	time_t not_after = 0;
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1)
+		not_after = timegm(&tm);
+	if (not_after != 0 && not_after < until)
+		until = not_after;
+	if (id->rev_next_update != 0 && id->rev_next_update < until)
+		until = id->rev_next_update;
+	return until;
+}
+
+static void
+cache_result(siths_ctx *ctx, const unsigned char key[SITHS_CACHE_KEY_LEN],
+    const struct siths_identity *id, X509 *leaf)
+{
+	struct siths_identity *copy;
+	time_t now = time(NULL);
+
+	if (id->rev_source == SITHS_REV_SOURCE_SOFT || (copy = siths_identity_dup(id)) == NULL)
+		return;
+	siths_cache_put(ctx->verify_cache, key, copy, cache_expiry(id, leaf, now));
 }
 
 int
 siths_verify_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
     const siths_verify_opts *opts, siths_identity **out)
 {
+	unsigned char key[SITHS_CACHE_KEY_LEN];
+	void *hit = NULL;
 	X509 *leaf = NULL;
-	int r;
+	int r, use_cache;
 
 	if (out != NULL)
 		*out = NULL;
 	if (ctx == NULL || ctx->cfg == NULL || out == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
 	siths_clear_error(ctx);
+	use_cache = cacheable(opts) && der != NULL && len > 0 && len <= SITHS_CERT_MAX_DER &&
+	    cache_key(der, len, opts, key) == 0;
+	if (use_cache && siths_cache_get(ctx->verify_cache, key, time(NULL), &hit) == 0) {
+		*out = hit;
+		if ((*out)->rev_source != SITHS_REV_SOURCE_NONE)
+			(*out)->rev_source = SITHS_REV_SOURCE_CACHE;
+		return 0;
+	}
 	if ((r = siths_cert_from_der(ctx, der, len, &leaf)) == 0)
 		r = siths_verify_x509(ctx, leaf, opts, out);
+	if (r == 0 && use_cache)
+		cache_result(ctx, key, *out, leaf);
 	X509_free(leaf);
 	return r;
 }
@@ -309,6 +427,12 @@ siths_verify_opts_free(siths_verify_opts **optsp)
 	sk_X509_pop_free((*optsp)->untrusted, X509_free);
 	free(*optsp);
 	*optsp = NULL;
+}
+
+siths_profile
+siths_verify_opts_profile(const siths_verify_opts *opts)
+{
+	return opts != NULL ? opts->profile : SITHS_PROFILE_LOGIN;
 }
 
 int

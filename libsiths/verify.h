@@ -17,8 +17,18 @@ void siths_trust_free(siths_ctx *ctx);
 /*
  * Build and check the path from leaf to a configured anchor, in strict mode,
  * at time `at` (0: now). untrusted may add certificates to build the path.
+ * chain, when not NULL, receives the path (leaf first; free with
+ * sk_X509_pop_free).
  */
-int siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at);
+int siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
+    STACK_OF(X509) **chain);
+
+/* The profile opts ask for; SITHS_PROFILE_LOGIN for NULL opts. */
+siths_profile siths_verify_opts_profile(const siths_verify_opts *opts);
+
+/* The cache of validation results (verify.c). */
+int siths_verify_cache_init(siths_ctx *ctx);
+void siths_verify_cache_free(siths_ctx *ctx);
 
 /* Parse exactly one DER certificate; trailing bytes are an error. */
 int siths_cert_from_der(const siths_ctx *ctx, const unsigned char *der, size_t len, X509 **out);

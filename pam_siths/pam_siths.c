@@ -35,6 +35,7 @@ enum message_id {
 	MSG_DIRECTORY_DOWN,
 	MSG_WRONG_USER,
 	MSG_CARD_ERROR,
+	MSG_SIGNATURE_ONLY,
 };
 
 static const char *const messages[][2] = {
@@ -55,10 +56,14 @@ static const char *const messages[][2] = {
 	[MSG_WRONG_USER] = { "Kortet tillhör en annan användare.",
 		"The card belongs to another user." },
 	[MSG_CARD_ERROR] = { "Kortet kunde inte läsas.", "The card could not be read." },
+	[MSG_SIGNATURE_ONLY] = {
+		"Kortet har bara ett underskriftscertifikat, som inte kan användas för inloggning.",
+		"The card holds only a signature certificate, which cannot be used to log in." },
 };
 
 struct login {
 	pam_handle_t *pamh;
+	int silent;             /* PAM_SILENT: prompts only, no messages */
 	struct pam_siths_options opts;
 	siths_ctx *ctx;
 	siths_card *card;
@@ -82,6 +87,8 @@ say(const struct login *l, int style, const char *fmt, ...)
 	char text[512];
 	va_list ap;
 
+	if (l->silent)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -127,6 +134,10 @@ find_card(struct login *l)
 
 	if (r == 0)
 		return PAM_SUCCESS;
+	if (r == SITHS_ERR_CERT_SIGNATURE_ONLY) {
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_SIGNATURE_ONLY));
+		return deny(l, r, PAM_AUTH_ERR);
+	}
 	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT)
 		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
 	else
@@ -254,6 +265,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	memset(&l, 0, sizeof(l));
 	l.pamh = pamh;
+	l.silent = (flags & PAM_SILENT) != 0;
 	if (pam_siths_parse_options(argc, argv, &l.opts, err, sizeof(err)) != 0) {
 		pam_syslog(pamh, LOG_ERR, "%s", err);
 		return PAM_SERVICE_ERR;

@@ -24,6 +24,8 @@ tool_exit_code(int status)
 	case SITHS_ERR_HSA_PROTOCOL:
 	case SITHS_ERR_HSA_BIND:
 	case SITHS_ERR_HSA_TIMEOUT:
+	case SITHS_ERR_HSA_ID_INVALID:       /* a malformed argument is a usage error */
+	case SITHS_ERR_HSA_ENTRY_TOO_LARGE:
 	case SITHS_ERR_POLICY_MAP_FILE:
 		return EXIT_TROUBLE;
 	}

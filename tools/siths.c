@@ -85,6 +85,7 @@ read_cert(const char *path, unsigned char **der, size_t *len, char *err, size_t 
 	int dlen, r = -1;
 
 	*der = NULL;
+	snprintf(err, errlen, "%s: out of memory", path);
 	if ((f = fopen(path, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -208,8 +209,7 @@ cmd_verify(const struct args *a, siths_ctx *ctx)
 	} else if ((r = siths_verify_cert(ctx, der, len, opts, &id)) != 0) {
 		code = tool_print_error(r, siths_ctx_errmsg(ctx));
 	} else {
-		extra = json_pack("{s:s, s:s}", "profile", a->profile ? a->profile : "login",
-		    "revocation", a->no_revocation ? "skipped" : "none");
+		extra = json_pack("{s:s}", "profile", a->profile ? a->profile : "login");
 		code = tool_print_identity("certificate_holder", id, extra);
 	}
 	siths_identity_free(&id);
@@ -231,34 +231,50 @@ cmd_lookup(const struct args *a, siths_ctx *ctx)
 	return code;
 }
 
-/* One line from stdin, or from the terminal without echo. */
+/*
+ * One line from stdin, byte by byte with read(2): stdio would keep its own
+ * copy of the PIN in its buffer, beyond our reach to wipe. From a terminal
+ * without echo; if echo cannot be turned off, nothing is read.
+ * Returns 0, SITHS_ERR_PIN_TOO_LONG, or SITHS_ERR_INTERNAL (terminal trouble).
+ */
 static int
 read_pin(int from_stdin, char *pin, size_t size)
 {
 	struct termios old, quiet;
 	int tty = !from_stdin && isatty(STDIN_FILENO);
-	size_t n;
+	size_t n = 0;
+	ssize_t got;
+	char c;
+	int r = SITHS_ERR_PIN_TOO_LONG;
 
 	if (tty) {
-		fprintf(stderr, "PIN: ");
 		if (tcgetattr(STDIN_FILENO, &old) != 0)
-			return -1;
+			return SITHS_ERR_INTERNAL;
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+			return SITHS_ERR_INTERNAL;
+		fprintf(stderr, "PIN: ");
 	}
-	if (fgets(pin, (int)size, stdin) == NULL)
-		pin[0] = '\0';
+	for (;;) {
+		got = read(STDIN_FILENO, &c, 1);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0 || c == '\n') {
+			r = 0;
+			break;
+		}
+		if (n + 1 >= size)
+			break;  /* longer than any PIN: refuse, never cut */
+		pin[n++] = c;
+	}
+	pin[n] = '\0';
+	c = 0;
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fprintf(stderr, "\n");
 	}
-	n = strlen(pin);
-	if (n > 0 && pin[n - 1] == '\n')
-		pin[--n] = '\0';
-	else if (n == size - 1)
-		return -1;      /* longer than any PIN: refuse, never cut */
-	return 0;
+	return r;
 }
 
 static int
@@ -270,9 +286,7 @@ login_with_pin(const struct args *a, siths_card *card, siths_ctx *ctx, siths_ide
 
 	if (siths_card_pin_state(card, &state) == 0 && (state & SITHS_PIN_FINAL_TRY))
 		fprintf(stderr, "siths: warning: last try before the PIN locks\n");
-	if (read_pin(a->pin_stdin, pin, sizeof(pin)) != 0)
-		r = SITHS_ERR_PIN_TOO_LONG;
-	else
+	if ((r = read_pin(a->pin_stdin, pin, sizeof(pin))) == 0)
 		r = siths_card_login(card, pin, &state);
 	explicit_bzero(pin, sizeof(pin));
 	if (r == 0)

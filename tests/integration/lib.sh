@@ -39,7 +39,9 @@ bail() {
 
 # The PKI takes seconds to make: make it once per build tree and copy it.
 pki_cached() {
-  local cache=$SITHS_BUILDDIR/tests/pki-cache
+  # keyed by the script that makes it, so an edited sithsenv makes a new one
+  local cache
+  cache=$SITHS_BUILDDIR/tests/pki-cache/$(sha256sum "$SITHSENV" | cut -c1-16)
   mkdir -p "$cache"
   (
     flock 9
@@ -60,7 +62,7 @@ env_up() {
   STATE=$SITHS_BUILDDIR/tests/state/$(basename "$0" .test)
   env_down
   rm -rf "$STATE"
-  pki_cached || bail "cannot make the test PKI (see $SITHS_BUILDDIR/tests/pki-cache/pki.log)"
+  pki_cached || bail "cannot make the test PKI (see $SITHS_BUILDDIR/tests/pki-cache/*/pki.log)"
   trap env_down EXIT
   "$SITHSENV" up "$STATE" >"$STATE.up.log" 2>&1 || bail "sithsenv up failed: $(tail -3 "$STATE.up.log")"
   # shellcheck disable=SC1091
@@ -120,4 +122,41 @@ expect_tool() {
 finish() {
   echo "1..$tap_n"
   [ "$tap_failed" -eq 0 ]
+}
+
+# conf_with NAME SED-SCRIPT: a copy of the environment's siths.conf, edited.
+conf_with() {
+  sed "$2" "$SITHS_CONF" >"$STATE/$1.conf"
+  chmod 644 "$STATE/$1.conf"
+  echo "$STATE/$1.conf"
+}
+
+# revocation_conf NAME KEY=VALUE...: siths.conf with [revocation] keys set
+# (replaced when present, added when not) and a cache directory of its own.
+revocation_conf() {
+  local name=$1 kv key
+  shift
+  local conf
+  conf=$(conf_with "$name" "s|^cache_dir.*|cache_dir = $STATE/cache-$name|")
+  for kv in "$@"; do
+    key=${kv%%=*}
+    if grep -q "^$key *=" "$conf"; then
+      sed -i "s|^$key *=.*|$key = ${kv#*=}|" "$conf"
+    else
+      sed -i "s|^\[revocation\]|[revocation]\n$key = ${kv#*=}|" "$conf"
+    fi
+  done
+  echo "$conf"
+}
+
+# assert_field DESCRIPTION KEY VALUE: the last tool output has KEY = VALUE.
+assert_field() {
+  local got
+  got=$(json_field "$2")
+  if [ "$got" = "$3" ]; then
+    ok 0 "$1"
+  else
+    ok 1 "$1"
+    echo "# $2: expected '$3', got '$got'"
+  fi
 }

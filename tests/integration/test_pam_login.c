@@ -162,8 +162,8 @@ test_signature_only(void **state)
 {
 	struct convo c;
 
-	expect_auth("signonly", NULL, PIN, PAM_AUTHINFO_UNAVAIL, &c);
-	assert_true(told(&c, "Inget SITHS-kort"));
+	expect_auth("signonly", NULL, PIN, PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "underskrift"));
 }
 
 static void

@@ -161,6 +161,12 @@ test_errors_name_line_and_key(void **state)
 	expect_error("[trust]\nanchors = /r.pem\n[pam]\nuser_map = attr:uid\n",
 	    SITHS_ERR_CONFIG_VALUE, "not supported");
 	expect_error("[hsa]\nbase = c=SE\n", SITHS_ERR_CONFIG_MISSING, "[trust] anchors: required");
+	expect_error("[trust]\nanchors = /r.pem\nhsa_id_prefixes = SE,,TST\n",
+	    SITHS_ERR_CONFIG_VALUE, "empty item");
+	expect_error("[trust]\nanchors = /r.pem\npolicy_loa = 1.2.3:3,\n",
+	    SITHS_ERR_CONFIG_VALUE, "empty item");
+	expect_error("[trust]\nanchors = /r.pem\n[revocation]\nocsp_nonce = sometimes\n",
+	    SITHS_ERR_CONFIG_VALUE, "ocsp_nonce");
 }
 
 static void
@@ -178,6 +184,8 @@ test_syntax(void **state)
 	    ":3: [trust] anchors: given twice");
 	expect_error("[]\nanchors = /r.pem\n", SITHS_ERR_CONFIG_SYNTAX, ":1:");
 	expect_error("[trust]\n= /r.pem\n", SITHS_ERR_CONFIG_SYNTAX, ":2:");
+	/* inih would also split at ':'; a path with '=' in it must not sneak through */
+	expect_error("[trust]\nanchors: /a=b\n", SITHS_ERR_CONFIG_SYNTAX, ":2:");
 }
 
 /* Files: written into a private directory for each case. */

@@ -64,8 +64,8 @@ test_extract(void **state)
 static void
 test_form(void **state)
 {
-	char tst[] = "TSTNMT", se[] = "SE", *both[] = { se, tst };
-	struct siths_strlist test_prefixes = { both, 2 };
+	char tst[] = "TSTNMT", se[] = "SE", s[] = "S", *both[] = { se, tst }, *nested[] = { s, se };
+	struct siths_strlist test_prefixes = { both, 2 }, nested_prefixes = { nested, 2 };
 
 	/* 212000-1231: a municipality's number, Luhn digit 1 */
 	assert_int_equal(siths_hsa_id_check("SE2120001231-1001", NULL), 0);
@@ -80,6 +80,8 @@ test_form(void **state)
 	    SITHS_ERR_CERT_HSA_ID_INVALID);
 	assert_int_equal(siths_hsa_id_check("TSTNMT2321000156-B02", &test_prefixes), 0);
 	assert_int_equal(siths_hsa_id_check("2120001231-1001", NULL), SITHS_ERR_CERT_HSA_ID_INVALID);
+	/* a shorter prefix that also matches does not hide the right one */
+	assert_int_equal(siths_hsa_id_check("SE2120001231-1001", &nested_prefixes), 0);
 	/* no dash, empty local part, short number, characters outside PrintableString */
 	assert_int_equal(siths_hsa_id_check("SE21200012311001", NULL), SITHS_ERR_CERT_HSA_ID_INVALID);
 	assert_int_equal(siths_hsa_id_check("SE2120001231-", NULL), SITHS_ERR_CERT_HSA_ID_INVALID);

@@ -1,0 +1,216 @@
+/*
+ * secfile.c - opening files that decide about security without trusting
+ * their path: no symlinks, the right owner, no write access for others,
+ * bounded size.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secfile.h"
+#include "siths.h"
+
+enum {
+	SECFILE_SECRET = 1 << 0,        /* not readable by group or others either */
+};
+
+static int
+owner_ok(const struct stat *sb)
+{
+	return sb->st_uid == 0 || sb->st_uid == geteuid();
+}
+
+/* Owner and mode of an open file; 0 or a status with err filled. */
+static int
+check_open_file(const char *path, const struct stat *sb, size_t max_bytes, int flags,
+    char *err, size_t errlen)
+{
+	if (!S_ISREG(sb->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if (!owner_ok(sb)) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root", path,
+		    (unsigned int)sb->st_uid);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errlen, "%s: writable by group or others (mode %03o)", path,
+		    (unsigned int)(sb->st_mode & 0777));
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((flags & SECFILE_SECRET) && (sb->st_mode & (S_IRGRP | S_IROTH)) != 0) {
+		snprintf(err, errlen, "%s: a secret readable by group or others (mode %03o)", path,
+		    (unsigned int)(sb->st_mode & 0777));
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if (sb->st_size < 0 || (size_t)sb->st_size > max_bytes) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
+		return SITHS_ERR_CONFIG_SYNTAX;
+	}
+	return 0;
+}
+
+/* Read all of fd into a buffer of the file's size plus one byte, so that a
+ * file that grew since fstat() is caught rather than cut. */
+static int
+read_all(int fd, const char *path, size_t size, size_t max_bytes, char **out, size_t *len,
+    char *err, size_t errlen)
+{
+	size_t cap = size + 1, got = 0;
+	char *data;
+	ssize_t n;
+
+	if ((data = malloc(cap + 1)) == NULL)
+		return SITHS_ERR_NOMEM;
+	while (got < cap) {
+		n = read(fd, data + got, cap - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			explicit_bzero(data, cap + 1);
+			free(data);
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > size || got > max_bytes) {
+		snprintf(err, errlen, "%s: changed while being read", path);
+		explicit_bzero(data, cap + 1);
+		free(data);
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	data[got] = '\0';
+	*out = data;
+	*len = got;
+	return 0;
+}
+
+static int
+read_file(const char *path, size_t max_bytes, int flags, char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat sb;
+	char *data = NULL;
+	size_t got = 0;
+	int fd = -1, r = SITHS_ERR_INTERNAL;
+
+	*buf = NULL;
+	*len = 0;
+	if (path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s: %s", path,
+		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return errno == ELOOP ? SITHS_ERR_CONFIG_UNSAFE : SITHS_ERR_CONFIG_OPEN;
+	}
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		r = SITHS_ERR_CONFIG_OPEN;
+		goto out;
+	}
+	if ((r = check_open_file(path, &sb, max_bytes, flags, err, errlen)) != 0 ||
+	    (r = read_all(fd, path, (size_t)sb.st_size, max_bytes, &data, &got, err,
+	    errlen)) != 0)
+		goto out;
+	if (strlen(data) != got) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		r = SITHS_ERR_CONFIG_SYNTAX;
+		goto out;
+	}
+	/* success */
+	*buf = data;
+	*len = got;
+	data = NULL;    /* transferred */
+	r = 0;
+out:
+	close(fd);
+	if (data != NULL) {
+		explicit_bzero(data, got);
+		free(data);
+	}
+	return r;
+}
+
+int
+siths_read_secure_file(const char *path, size_t max_bytes, char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	return read_file(path, max_bytes, 0, buf, len, err, errlen);
+}
+
+int
+siths_read_secret_file(const char *path, size_t max_bytes, char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	return read_file(path, max_bytes, SECFILE_SECRET, buf, len, err, errlen);
+}
+
+/* One component of a code file's path: nobody else may change it. */
+static int
+check_component(const char *path, const struct stat *sb, char *err, size_t errlen)
+{
+	int sticky_dir = S_ISDIR(sb->st_mode) && (sb->st_mode & S_ISVTX);
+
+	if (!owner_ok(sb)) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root", path,
+		    (unsigned int)sb->st_uid);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_dir) {
+		snprintf(err, errlen, "%s: writable by group or others (mode %03o)", path,
+		    (unsigned int)(sb->st_mode & 0777));
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	return 0;
+}
+
+int
+siths_check_code_file(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX], *slash;
+	struct stat sb;
+	int r;
+
+	if (path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	/* Distributions link modules through /usr/lib/... symlinks: judge what
+	 * the name resolves to, every directory on the way included. */
+	if (realpath(path, real) == NULL || stat(real, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((r = check_component(real, &sb, err, errlen)) != 0)
+		return r;
+	while ((slash = strrchr(real, '/')) != NULL) {
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(real, &sb) != 0) {
+			snprintf(err, errlen, "%s: %s", real, strerror(errno));
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if ((r = check_component(real, &sb, err, errlen)) != 0)
+			return r;
+		if (slash == real)
+			break;
+	}
+	return 0;
+}
