@@ -711,8 +711,13 @@ replace_file(const siths_ctx *ctx, int dfd, const char *name, const unsigned cha
 
 	if ((r = create_temp(ctx, dfd, tmp, &fd)) != 0)
 		goto out;
-	/* Synced before the rename, so a crash leaves the old file or the whole new one. */
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	/*
+	 * No fsync: it costs a login about a millisecond, and what a crash could
+	 * leave (a short or empty file) is read back as untrusted input, fails
+	 * verification and is replaced; the rename keeps readers from ever seeing
+	 * a half-written file while the system runs.
+	 */
+	if (write_all(fd, data, len) != 0) {
 		r = siths_fail(ctx, SITHS_ERR_INTERNAL, "disk cache: writing %s: %s", tmp,
 		    strerror(errno));
 		goto out;
@@ -725,8 +730,6 @@ replace_file(const siths_ctx *ctx, int dfd, const char *name, const unsigned cha
 		goto out;
 	}
 	tmp[0] = '\0';  /* it is name now */
-	/* Makes the rename durable; losing it would only cost a cache miss. */
-	(void)fsync(dfd);
 	/* success */
 	r = 0;
 out:
