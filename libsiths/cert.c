@@ -221,49 +221,27 @@ check_key_strength(const siths_ctx *ctx, X509 *cert)
 
 /* Highest configured level among the certificate's policies; 0 if none. */
 static int
-policy_loa(const siths_ctx *ctx, X509 *cert, char *first_oid, size_t oidlen)
+check_loa(const siths_ctx *ctx, const struct siths_identity *id, int *loa)
 {
-	CERTIFICATEPOLICIES *pols;
-	const POLICYINFO *pi;
-	char oid[128];
-	int i, n, best = 0, crit = 0, idx = -1;
-	size_t k;
+	size_t i, k;
+	int best = 0;
 
-	first_oid[0] = '\0';
-	pols = X509_get_ext_d2i(cert, NID_certificate_policies, &crit, &idx);
-	if (pols == NULL)
-		return 0;
-	for (i = 0; i < sk_POLICYINFO_num(pols); i++) {
-		pi = sk_POLICYINFO_value(pols, i);
-		n = OBJ_obj2txt(oid, sizeof(oid), pi->policyid, 1);
-		if (n <= 0 || (size_t)n >= sizeof(oid))
-			continue;       /* longer than any OID we configure */
-		if (first_oid[0] == '\0')
-			snprintf(first_oid, oidlen, "%s", oid);
+	for (i = 0; i < id->n_policies; i++) {
 		for (k = 0; k < ctx->cfg->n_policy_loa; k++) {
-			if (strcmp(ctx->cfg->policy_loa[k].oid, oid) == 0 &&
+			if (strcmp(ctx->cfg->policy_loa[k].oid, id->policies[i]) == 0 &&
 			    ctx->cfg->policy_loa[k].loa > best)
 				best = ctx->cfg->policy_loa[k].loa;
 		}
 	}
-	CERTIFICATEPOLICIES_free(pols);
-	return best;
-}
-
-static int
-check_loa(const siths_ctx *ctx, X509 *cert, struct siths_identity *id)
-{
-	char oid[128];
-	int loa = policy_loa(ctx, cert, oid, sizeof(oid));
-
-	if (loa == 0)
+	if (best == 0)
 		return siths_fail(ctx, SITHS_ERR_CERT_POLICY,
 		    "no certificate policy in [trust] policy_loa%s%s",
-		    oid[0] != '\0' ? "; the certificate has " : "", oid);
-	if (loa < ctx->cfg->min_loa)
+		    id->n_policies > 0 ? "; the certificate has " : "",
+		    id->n_policies > 0 ? id->policies[0] : "");
+	if (best < ctx->cfg->min_loa)
 		return siths_fail(ctx, SITHS_ERR_CERT_LOA_TOO_LOW,
-		    "level of assurance %d, below min_loa %d", loa, ctx->cfg->min_loa);
-	id->loa = loa;
+		    "level of assurance %d, below min_loa %d", best, ctx->cfg->min_loa);
+	*loa = best;
 	return 0;
 }
 
@@ -300,7 +278,7 @@ siths_cert_check_profile(const siths_ctx *ctx, X509 *cert, siths_profile profile
 		if ((r = check_key_usage(ctx, cert)) != 0 ||
 		    (r = check_eku(ctx, cert, ctx->cfg->require_eku)) != 0 ||
 		    (r = check_key_strength(ctx, cert)) != 0 ||
-		    (r = check_loa(ctx, cert, id)) != 0)
+		    (r = check_loa(ctx, id, &id->loa)) != 0)
 			return r;
 		return check_hsa_id(ctx, cert, id);
 	case SITHS_PROFILE_FUNCTION:
@@ -397,6 +375,29 @@ not_after(X509 *cert, char **dst)
 	return siths_identity_set(dst, buf);
 }
 
+/* The certificatePolicies OIDs; a policy extension that does not parse is
+ * an error, not "no policy". */
+static int
+describe_policies(X509 *cert, struct siths_identity *id)
+{
+	CERTIFICATEPOLICIES *pols;
+	char oid[128];
+	int i, n, crit = 0, r = 0;
+
+	pols = X509_get_ext_d2i(cert, NID_certificate_policies, &crit, NULL);
+	if (pols == NULL)
+		return crit == -1 ? 0 : SITHS_ERR_CERT_PARSE;
+	for (i = 0; r == 0 && i < sk_POLICYINFO_num(pols); i++) {
+		n = OBJ_obj2txt(oid, sizeof(oid), sk_POLICYINFO_value(pols, i)->policyid, 1);
+		if (n <= 0 || (size_t)n >= sizeof(oid))
+			r = SITHS_ERR_CERT_PARSE;
+		else
+			r = siths_identity_add_policy(id, oid);
+	}
+	CERTIFICATEPOLICIES_free(pols);
+	return r;
+}
+
 int
 siths_cert_describe(const siths_ctx *ctx, X509 *cert, struct siths_identity *id)
 {
@@ -412,5 +413,7 @@ siths_cert_describe(const siths_ctx *ctx, X509 *cert, struct siths_identity *id)
 	    (r = name_entry(subject, NID_commonName, &id->display_name)) != 0 ||
 	    (r = name_entry(subject, NID_organizationName, &id->org_name)) != 0)
 		return siths_fail(ctx, r, "the certificate's names cannot be read");
+	if ((r = describe_policies(cert, id)) != 0)
+		return siths_fail(ctx, r, "the certificate's policies cannot be read");
 	return 0;
 }

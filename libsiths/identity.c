@@ -15,6 +15,8 @@
 
 /* More roles than this in one entry is not a person but a problem. */
 #define SITHS_MAX_ROLES 64
+/* Certificates carry one or two policies; a long list is an attack. */
+#define SITHS_MAX_POLICIES 16
 
 struct siths_identity *
 siths_identity_new(void)
@@ -34,20 +36,47 @@ siths_identity_set(char **field, const char *value)
 	return 0;
 }
 
+/* Append a copy of value to a bounded list of strings. */
+static int
+list_add(char ***list, size_t *n, size_t max, const char *value, int too_many)
+{
+	char **v;
+
+	if (*n >= max)
+		return too_many;
+	if ((v = reallocarray(*list, *n + 1, sizeof(*v))) == NULL)
+		return SITHS_ERR_NOMEM;
+	*list = v;
+	if ((v[*n] = strdup(value)) == NULL)
+		return SITHS_ERR_NOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void
+list_free(char ***list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
 int
 siths_identity_add_role(struct siths_identity *id, const char *role)
 {
-	char **roles;
+	return list_add(&id->roles, &id->n_roles, SITHS_MAX_ROLES, role,
+	    SITHS_ERR_HSA_ENTRY_TOO_LARGE);
+}
 
-	if (id->n_roles >= SITHS_MAX_ROLES)
-		return SITHS_ERR_HSA_ENTRY_TOO_LARGE;
-	if ((roles = reallocarray(id->roles, id->n_roles + 1, sizeof(*roles))) == NULL)
-		return SITHS_ERR_NOMEM;
-	id->roles = roles;
-	if ((roles[id->n_roles] = strdup(role)) == NULL)
-		return SITHS_ERR_NOMEM;
-	id->n_roles++;
-	return 0;
+int
+siths_identity_add_policy(struct siths_identity *id, const char *oid)
+{
+	return list_add(&id->policies, &id->n_policies, SITHS_MAX_POLICIES, oid,
+	    SITHS_ERR_CERT_PARSE);
 }
 
 /* The string fields, in one list so that copying and freeing miss none. */
@@ -95,6 +124,10 @@ siths_identity_dup(const struct siths_identity *id)
 		if (siths_identity_add_role(copy, id->roles[i]) != 0)
 			goto fail;
 	}
+	for (i = 0; i < id->n_policies; i++) {
+		if (siths_identity_add_policy(copy, id->policies[i]) != 0)
+			goto fail;
+	}
 	return copy;
 fail:
 	siths_identity_free(&copy);
@@ -104,12 +137,19 @@ fail:
 int
 siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert)
 {
+	size_t i;
+
 	if (siths_identity_set(&dir->cert_sha256, cert->cert_sha256) != 0 ||
 	    siths_identity_set(&dir->cert_subject, cert->cert_subject) != 0 ||
 	    siths_identity_set(&dir->cert_issuer, cert->cert_issuer) != 0 ||
 	    siths_identity_set(&dir->cert_not_after, cert->cert_not_after) != 0)
 		return SITHS_ERR_NOMEM;
 	dir->loa = cert->loa;
+	list_free(&dir->policies, &dir->n_policies);
+	for (i = 0; i < cert->n_policies; i++) {
+		if (siths_identity_add_policy(dir, cert->policies[i]) != 0)
+			return SITHS_ERR_NOMEM;
+	}
 	dir->rev_source = cert->rev_source;
 	dir->rev_this_update = cert->rev_this_update;
 	dir->rev_next_update = cert->rev_next_update;
@@ -126,9 +166,8 @@ siths_identity_free(siths_identity **idp)
 		return;
 	for (i = 0; i < N_STRING_FIELDS; i++)
 		free(*field_at(id, i));
-	for (i = 0; i < id->n_roles; i++)
-		free(id->roles[i]);
-	free(id->roles);
+	list_free(&id->roles, &id->n_roles);
+	list_free(&id->policies, &id->n_policies);
 	free(id);
 	*idp = NULL;
 }
@@ -206,6 +245,21 @@ json_put(json_t *obj, const char *key, const char *value)
 }
 
 static json_t *
+json_strings(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
 json_revocation(const siths_identity *id)
 {
 	json_t *o = json_object();
@@ -246,6 +300,8 @@ json_section(const siths_identity *id, int org)
 		r |= json_put(o, "not_after", id->cert_not_after);
 		if (id->loa > 0)
 			r |= json_object_set_new(o, "loa", json_integer(id->loa));
+		r |= json_object_set_new(o, "policies", json_strings(id->policies,
+		    id->n_policies));
 		r |= json_object_set_new(o, "revocation", json_revocation(id));
 	}
 	if (r != 0) {
@@ -260,7 +316,6 @@ siths_identity_to_json(const siths_identity *id)
 {
 	json_t *root = NULL, *roles = NULL;
 	char *out = NULL;
-	size_t i;
 	int r = 0;
 
 	if (id == NULL || (root = json_object()) == NULL)
@@ -278,11 +333,9 @@ siths_identity_to_json(const siths_identity *id)
 		r |= json_object_set_new(root, "organisation", json_section(id, 1));
 	if (id->cert_sha256 != NULL)
 		r |= json_object_set_new(root, "certificate", json_section(id, 0));
-	if ((roles = json_array()) == NULL)
+	if ((roles = json_strings(id->roles, id->n_roles)) == NULL)
 		r = -1;
-	for (i = 0; roles != NULL && i < id->n_roles; i++)
-		r |= json_array_append_new(roles, json_string(id->roles[i]));
-	if (roles != NULL)
+	else
 		r |= json_object_set_new(root, "roles", roles);
 	if (r == 0)
 		out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

@@ -18,6 +18,8 @@ struct siths_identity {
 	char *cert_issuer;
 	char *cert_not_after;     /* ISO 8601 UTC */
 	int loa;
+	char **policies;          /* certificatePolicies OIDs, dotted */
+	size_t n_policies;
 	int rev_source;           /* enum siths_rev_source (revocation.h) */
 	time_t rev_this_update;   /* of the revocation answer used; 0 if none */
 	time_t rev_next_update;
@@ -49,6 +51,7 @@ struct siths_identity *siths_identity_dup(const struct siths_identity *id);
 /* Replace *field with a copy of value (NULL clears). 0 or SITHS_ERR_NOMEM. */
 int siths_identity_set(char **field, const char *value);
 int siths_identity_add_role(struct siths_identity *id, const char *role);
+int siths_identity_add_policy(struct siths_identity *id, const char *oid);
 /* Copy the certificate-derived fields of cert into dir (the directory's
  * identity of the same HSA-id). */
 int siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert);
