@@ -34,7 +34,7 @@ struct parse_state {
 	int status;              /* first error, 0 if none */
 	char *err;
 	size_t errlen;
-	unsigned char seen[64];  /* per key_table entry: given already */
+	unsigned char seen[96];  /* per key_table entry: given already */
 };
 
 struct key_spec;
@@ -444,6 +444,40 @@ parse_bind(struct parse_state *st, const struct key_spec *ks, const char *value,
 }
 
 static int
+parse_tls(struct parse_state *st, const struct key_spec *ks, const char *value, void *field)
+{
+	if (strcmp(value, "required") == 0) {
+		*(int *)field = 0;
+	} else if (strcmp(value, "none") == 0) {
+		*(int *)field = 1;
+	} else {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[hsa] tls: '%s' is not required or none", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* An LDAP attribute or object class name (RFC 4512 descr) or a dotted OID:
+ * these names go into filters and attribute lists, never anything else. */
+static int
+parse_attr_name(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	const char *p = value;
+	int ok = isalpha((unsigned char)*p);
+
+	for (p++; ok && *p != '\0'; p++)
+		ok = isalnum((unsigned char)*p) || *p == '-';
+	if (!ok && !oid_valid(value)) {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[%s] %s: '%s' is not an attribute name", ks->section, ks->key, value);
+		return -1;
+	}
+	return parse_string(st, ks, value, field);
+}
+
+static int
 parse_user_map(struct parse_state *st, const struct key_spec *ks, const char *value,
     void *field)
 {
@@ -488,7 +522,26 @@ static const struct key_spec key_table[] = {
 	{ "hsa", "tls_key", parse_path, F(hsa_tls_key), 0, 0 },
 	{ "hsa", "timeout_ms", parse_int, F(hsa_timeout_ms), 100, 60000 },
 	{ "hsa", "cache_ttl", parse_int, F(hsa_cache_ttl), 0, 86400 },
+	{ "hsa", "negative_ttl", parse_int, F(hsa_negative_ttl), 0, 86400 },
 	{ "hsa", "stale_max", parse_int, F(hsa_stale_max), 0, 7 * 86400 },
+	{ "hsa", "tls", parse_tls, F(hsa_tls_none), 0, 0 },
+	{ "hsa", "pool_size", parse_int, F(hsa_pool_size), 1, 64 },
+	{ "hsa", "cache_size", parse_int, F(hsa_cache_size), 0, 1000000 },
+	{ "hsa", "personal_number", parse_bool, F(hsa_read_personal_number), 0, 0 },
+#define A(key, member) { "hsa.attributes", key, parse_attr_name, F(attrs.member), 0, 0 }
+	A("hsa_id", hsa_id), A("given_name", given_name), A("surname", surname),
+	A("full_name", full_name), A("common_name", common_name), A("mail", mail),
+	A("title", title), A("hsa_title", hsa_title), A("pa_title_code", pa_title_code),
+	A("system_role", system_role), A("start_date", start_date), A("end_date", end_date),
+	A("personal_number", personal_number), A("org_name", org_name),
+	A("unit_name", unit_name), A("org_number", org_number),
+	A("municipality_code", municipality_code), A("municipality_name", municipality_name),
+	A("county_code", county_code), A("county_name", county_name),
+	A("org_class", org_class), A("commission_class", commission_class),
+	A("commission_member", commission_member),
+	A("commission_purpose", commission_purpose),
+	A("commission_right", commission_right),
+#undef A
 	{ "card", "pkcs11_module", parse_path, F(pkcs11_module), 0, 0 },
 	{ "card", "reader", parse_string, F(card_reader), 0, 0 },
 	{ "card", "pin_min", parse_int, F(pin_min), 4, 64 },
@@ -599,7 +652,10 @@ set_defaults(struct siths_config *cfg)
 	cfg->hsa_bind = SITHS_BIND_NONE;
 	cfg->hsa_timeout_ms = 2000;
 	cfg->hsa_cache_ttl = 300;
+	cfg->hsa_negative_ttl = 30;
 	cfg->hsa_stale_max = 3600;
+	cfg->hsa_pool_size = 4;
+	cfg->hsa_cache_size = 10000;
 	cfg->pin_min = 6;
 	cfg->pin_max = 8;
 	cfg->allow_root = 0;
@@ -613,6 +669,48 @@ dup_default(char **field, const char *value)
 	return (*field = strdup(value)) == NULL ? -1 : 0;
 }
 
+static int
+attrs_defaults(struct siths_hsa_attrs *a)
+{
+	const struct {
+		char **field;
+		const char *name;
+	} names[] = {
+		{ &a->hsa_id, "hsaIdentity" }, { &a->given_name, "givenName" },
+		{ &a->surname, "sn" }, { &a->full_name, "fullName" },
+		{ &a->common_name, "cn" }, { &a->mail, "mail" }, { &a->title, "title" },
+		{ &a->hsa_title, "hsaTitle" }, { &a->pa_title_code, "paTitleCode" },
+		{ &a->system_role, "hsaSystemRole" }, { &a->start_date, "startDate" },
+		{ &a->end_date, "endDate" }, { &a->personal_number, "personalIdentityNumber" },
+		{ &a->org_name, "o" }, { &a->unit_name, "ou" }, { &a->org_number, "orgNo" },
+		{ &a->municipality_code, "municipalityCode" },
+		{ &a->municipality_name, "municipalityName" },
+		{ &a->county_code, "countyCode" }, { &a->county_name, "countyName" },
+		{ &a->org_class, "hsaOrganization" }, { &a->commission_class, "hsaCommission" },
+		{ &a->commission_member, "hsaCommissionMember" },
+		{ &a->commission_purpose, "hsaCommissionPurpose" },
+		{ &a->commission_right, "hsaCommissionRight" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (dup_default(names[i].field, names[i].name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+attrs_free(struct siths_hsa_attrs *a)
+{
+	char **f = (char **)(void *)a;
+	size_t i;
+
+	/* every member is a char *: free them as the array they are laid out as */
+	for (i = 0; i < sizeof(*a) / sizeof(char *); i++)
+		free(f[i]);
+}
+
 /* Defaults for strings and lists the file left out, then cross-key checks. */
 static int
 finish(struct parse_state *st)
@@ -624,6 +722,10 @@ finish(struct parse_state *st)
 	    dup_default(&cfg->user_map, DEFAULT_USER_MAP) != 0 ||
 	    dup_default(&cfg->cache_dir, DEFAULT_CACHE_DIR) != 0 ||
 	    dup_default(&cfg->hsa_base, "c=SE") != 0) {
+		set_error(st, SITHS_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (attrs_defaults(&cfg->attrs) != 0) {
 		set_error(st, SITHS_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -748,6 +850,7 @@ siths_config_free(struct siths_config **cfgp)
 	free(cfg->pkcs11_module);
 	free(cfg->card_reader);
 	free(cfg->user_map);
+	attrs_free(&cfg->attrs);
 	free(cfg);
 	*cfgp = NULL;
 }

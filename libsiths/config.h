@@ -41,6 +41,38 @@ enum siths_hsa_bind {
 	SITHS_BIND_SASL_EXTERNAL,
 };
 
+/*
+ * [hsa.attributes]: the directory's attribute and object class names, HSA's
+ * own by default; regional catalogues name some of them differently.
+ */
+struct siths_hsa_attrs {
+	char *hsa_id;               /* hsaIdentity */
+	char *given_name;           /* givenName */
+	char *surname;              /* sn */
+	char *full_name;            /* fullName */
+	char *common_name;          /* cn */
+	char *mail;                 /* mail */
+	char *title;                /* title */
+	char *hsa_title;            /* hsaTitle: licensed profession */
+	char *pa_title_code;        /* paTitleCode */
+	char *system_role;          /* hsaSystemRole */
+	char *start_date;           /* startDate */
+	char *end_date;             /* endDate */
+	char *personal_number;      /* personalIdentityNumber */
+	char *org_name;             /* o */
+	char *unit_name;            /* ou */
+	char *org_number;           /* orgNo */
+	char *municipality_code;    /* municipalityCode */
+	char *municipality_name;    /* municipalityName */
+	char *county_code;          /* countyCode */
+	char *county_name;          /* countyName */
+	char *org_class;            /* hsaOrganization: what makes an entry an organisation */
+	char *commission_class;     /* hsaCommission */
+	char *commission_member;    /* hsaCommissionMember */
+	char *commission_purpose;   /* hsaCommissionPurpose */
+	char *commission_right;     /* hsaCommissionRight */
+};
+
 struct siths_config {
 	char *path;
 
@@ -74,7 +106,13 @@ struct siths_config {
 	char *hsa_tls_key;
 	int hsa_timeout_ms;
 	int hsa_cache_ttl;
+	int hsa_negative_ttl;          /* not-found answers, shorter */
 	int hsa_stale_max;
+	int hsa_tls_none;              /* tls = none: plain ldap:// allowed */
+	int hsa_pool_size;
+	int hsa_cache_size;
+	int hsa_read_personal_number;  /* personal_number = yes */
+	struct siths_hsa_attrs attrs;
 
 	/* [card] */
 	char *pkcs11_module;

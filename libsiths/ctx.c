@@ -114,6 +114,7 @@ siths_ctx_flush_caches(siths_ctx *ctx)
 		return;
 	siths_cache_clear(ctx->verify_cache);
 	siths_revocation_flush(ctx);
+	siths_hsa_flush(ctx);
 }
 
 unsigned long

@@ -17,6 +17,9 @@
 #define SITHS_MAX_ROLES 64
 /* Certificates carry one or two policies; a long list is an attack. */
 #define SITHS_MAX_POLICIES 16
+#define SITHS_MAX_UNITS 16
+#define SITHS_MAX_COMMISSIONS 64
+#define SITHS_MAX_RIGHTS 64
 
 struct siths_identity *
 siths_identity_new(void)
@@ -73,6 +76,69 @@ siths_identity_add_role(struct siths_identity *id, const char *role)
 }
 
 int
+siths_identity_add_unit(struct siths_identity *id, const char *unit)
+{
+	return list_add(&id->units, &id->n_units, SITHS_MAX_UNITS, unit,
+	    SITHS_ERR_HSA_ENTRY_TOO_LARGE);
+}
+
+struct siths_commission *
+siths_identity_add_commission(struct siths_identity *id)
+{
+	struct siths_commission *v;
+
+	if (id->n_commissions >= SITHS_MAX_COMMISSIONS)
+		return NULL;
+	v = reallocarray(id->commissions, id->n_commissions + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	id->commissions = v;
+	memset(&v[id->n_commissions], 0, sizeof(*v));
+	return &v[id->n_commissions++];
+}
+
+int
+siths_commission_add_right(struct siths_commission *c, const char *right)
+{
+	return list_add(&c->rights, &c->n_rights, SITHS_MAX_RIGHTS, right,
+	    SITHS_ERR_HSA_ENTRY_TOO_LARGE);
+}
+
+static void
+commissions_free(struct siths_identity *id)
+{
+	size_t i;
+
+	for (i = 0; i < id->n_commissions; i++) {
+		free(id->commissions[i].hsa_id);
+		free(id->commissions[i].purpose);
+		list_free(&id->commissions[i].rights, &id->commissions[i].n_rights);
+	}
+	free(id->commissions);
+	id->commissions = NULL;
+	id->n_commissions = 0;
+}
+
+static int
+commissions_copy(struct siths_identity *dst, const struct siths_identity *src)
+{
+	struct siths_commission *c;
+	size_t i, k;
+
+	for (i = 0; i < src->n_commissions; i++) {
+		if ((c = siths_identity_add_commission(dst)) == NULL ||
+		    siths_identity_set(&c->hsa_id, src->commissions[i].hsa_id) != 0 ||
+		    siths_identity_set(&c->purpose, src->commissions[i].purpose) != 0)
+			return SITHS_ERR_NOMEM;
+		for (k = 0; k < src->commissions[i].n_rights; k++) {
+			if (siths_commission_add_right(c, src->commissions[i].rights[k]) != 0)
+				return SITHS_ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+int
 siths_identity_add_policy(struct siths_identity *id, const char *oid)
 {
 	return list_add(&id->policies, &id->n_policies, SITHS_MAX_POLICIES, oid,
@@ -86,7 +152,8 @@ static const size_t string_fields[] = {
 	FIELD(cert_not_after), FIELD(given_name), FIELD(surname), FIELD(display_name),
 	FIELD(org_name), FIELD(dn), FIELD(mail), FIELD(title), FIELD(org_hsa_id),
 	FIELD(org_number), FIELD(municipality_code), FIELD(municipality_name),
-	FIELD(start_date), FIELD(end_date),
+	FIELD(start_date), FIELD(end_date), FIELD(hsa_title), FIELD(pa_title_code),
+	FIELD(personal_number), FIELD(county_code), FIELD(county_name),
 };
 #undef FIELD
 #define N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
@@ -116,6 +183,8 @@ siths_identity_dup(const struct siths_identity *id)
 	copy->rev_this_update = id->rev_this_update;
 	copy->rev_next_update = id->rev_next_update;
 	copy->from_directory = id->from_directory;
+	copy->fetched = id->fetched;
+	copy->stale = id->stale;
 	for (i = 0; i < N_STRING_FIELDS; i++) {
 		if (siths_identity_set(field_at(copy, i), field_value(id, i)) != 0)
 			goto fail;
@@ -128,6 +197,12 @@ siths_identity_dup(const struct siths_identity *id)
 		if (siths_identity_add_policy(copy, id->policies[i]) != 0)
 			goto fail;
 	}
+	for (i = 0; i < id->n_units; i++) {
+		if (siths_identity_add_unit(copy, id->units[i]) != 0)
+			goto fail;
+	}
+	if (commissions_copy(copy, id) != 0)
+		goto fail;
 	return copy;
 fail:
 	siths_identity_free(&copy);
@@ -168,6 +243,8 @@ siths_identity_free(siths_identity **idp)
 		free(*field_at(id, i));
 	list_free(&id->roles, &id->n_roles);
 	list_free(&id->policies, &id->n_policies);
+	list_free(&id->units, &id->n_units);
+	commissions_free(id);
 	free(id);
 	*idp = NULL;
 }
@@ -190,6 +267,11 @@ GETTER(municipality_code, municipality_code)
 GETTER(municipality_name, municipality_name)
 GETTER(dn, dn)
 GETTER(cert_sha256, cert_sha256)
+GETTER(hsa_title, hsa_title)
+GETTER(pa_title_code, pa_title_code)
+GETTER(personal_number, personal_number)
+GETTER(county_code, county_code)
+GETTER(county_name, county_name)
 #undef GETTER
 
 int
@@ -223,6 +305,56 @@ siths_identity_revocation_age(const siths_identity *id)
 	return now > id->rev_this_update ? (long)(now - id->rev_this_update) : 0;
 }
 
+int
+siths_identity_stale(const siths_identity *id)
+{
+	return id != NULL && id->stale;
+}
+
+size_t
+siths_identity_unit_count(const siths_identity *id)
+{
+	return id != NULL ? id->n_units : 0;
+}
+
+const char *
+siths_identity_unit(const siths_identity *id, size_t i)
+{
+	return id != NULL && i < id->n_units ? id->units[i] : NULL;
+}
+
+size_t
+siths_identity_commission_count(const siths_identity *id)
+{
+	return id != NULL ? id->n_commissions : 0;
+}
+
+const char *
+siths_identity_commission_hsa_id(const siths_identity *id, size_t i)
+{
+	return id != NULL && i < id->n_commissions ? id->commissions[i].hsa_id : NULL;
+}
+
+const char *
+siths_identity_commission_purpose(const siths_identity *id, size_t i)
+{
+	return id != NULL && i < id->n_commissions ? id->commissions[i].purpose : NULL;
+}
+
+size_t
+siths_identity_commission_right_count(const siths_identity *id, size_t i)
+{
+	return id != NULL && i < id->n_commissions ? id->commissions[i].n_rights : 0;
+}
+
+const char *
+siths_identity_commission_right(const siths_identity *id, size_t i, size_t k)
+{
+	if (id == NULL || i >= id->n_commissions || k >= id->commissions[i].n_rights)
+		return NULL;
+	return id->commissions[i].rights[k];
+}
+
 size_t
 siths_identity_role_count(const siths_identity *id)
 {
@@ -252,6 +384,27 @@ json_strings(char *const *v, size_t n)
 
 	for (i = 0; a != NULL && i < n; i++) {
 		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
+json_commissions(const siths_identity *id)
+{
+	json_t *a = json_array(), *o;
+	const struct siths_commission *c;
+	size_t i;
+
+	for (i = 0; a != NULL && i < id->n_commissions; i++) {
+		c = &id->commissions[i];
+		o = json_object();
+		if (o == NULL || json_put(o, "hsa_id", c->hsa_id) != 0 ||
+		    json_put(o, "purpose", c->purpose) != 0 ||
+		    json_object_set_new(o, "rights", json_strings(c->rights, c->n_rights)) != 0 ||
+		    json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -293,6 +446,8 @@ json_section(const siths_identity *id, int org)
 		r |= json_put(o, "org_number", id->org_number);
 		r |= json_put(o, "municipality_code", id->municipality_code);
 		r |= json_put(o, "municipality_name", id->municipality_name);
+		r |= json_put(o, "county_code", id->county_code);
+		r |= json_put(o, "county_name", id->county_name);
 	} else {
 		r |= json_put(o, "sha256", id->cert_sha256);
 		r |= json_put(o, "subject", id->cert_subject);
@@ -327,8 +482,16 @@ siths_identity_to_json(const siths_identity *id)
 	r |= json_put(root, "mail", id->mail);
 	r |= json_put(root, "title", id->title);
 	r |= json_put(root, "dn", id->dn);
+	r |= json_put(root, "hsa_title", id->hsa_title);
+	r |= json_put(root, "pa_title_code", id->pa_title_code);
+	r |= json_put(root, "personal_number", id->personal_number);
 	r |= json_put(root, "start_date", id->start_date);
 	r |= json_put(root, "end_date", id->end_date);
+	if (id->from_directory) {
+		r |= json_object_set_new(root, "units", json_strings(id->units, id->n_units));
+		r |= json_object_set_new(root, "commissions", json_commissions(id));
+		r |= json_object_set_new(root, "stale", json_boolean(id->stale));
+	}
 	if (id->from_directory)
 		r |= json_object_set_new(root, "organisation", json_section(id, 1));
 	if (id->cert_sha256 != NULL)

@@ -34,6 +34,11 @@ struct siths_identity {
 	char *dn;
 	char *mail;
 	char *title;
+	char *hsa_title;          /* licensed profession */
+	char *pa_title_code;
+	char *personal_number;    /* only when [hsa] personal_number = yes */
+	char *county_code;
+	char *county_name;
 	char *org_hsa_id;
 	char *org_number;
 	char *municipality_code;
@@ -42,7 +47,21 @@ struct siths_identity {
 	char *end_date;
 	char **roles;             /* hsaSystemRole values */
 	size_t n_roles;
+	char **units;             /* ou names from the person's unit up to the organisation */
+	size_t n_units;
+	struct siths_commission *commissions;
+	size_t n_commissions;
 	int from_directory;
+	time_t fetched;           /* when the directory answered (cache age) */
+	int stale;                /* served from cache while every server was down */
+};
+
+/* A commission (medarbetaruppdrag) the person is a member of. */
+struct siths_commission {
+	char *hsa_id;
+	char *purpose;
+	char **rights;            /* "activity;informationClass;scope" */
+	size_t n_rights;
 };
 
 struct siths_identity *siths_identity_new(void);
@@ -52,6 +71,11 @@ struct siths_identity *siths_identity_dup(const struct siths_identity *id);
 int siths_identity_set(char **field, const char *value);
 int siths_identity_add_role(struct siths_identity *id, const char *role);
 int siths_identity_add_policy(struct siths_identity *id, const char *oid);
+int siths_identity_add_unit(struct siths_identity *id, const char *unit);
+/* A new, empty commission at the end of id->commissions; NULL when out of
+ * memory or past the cap. */
+struct siths_commission *siths_identity_add_commission(struct siths_identity *id);
+int siths_commission_add_right(struct siths_commission *c, const char *right);
 /* Copy the certificate-derived fields of cert into dir (the directory's
  * identity of the same HSA-id). */
 int siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert);

@@ -1,15 +1,16 @@
 /*
  * ldap.c - one libldap connection to one HSA directory server: the checks
  * on [hsa] that decide whether a connection may be made at all, opening
- * (options, TLS, bind), searching with the configured timeout, closing,
+ * (options, TLS or StartTLS, bind), searching within a deadline, closing,
  * mapping libldap errors to siths statuses, and the escaping through which
  * every value reaches a search filter.
  *
- * Which server to use, when to reconnect and what the entries mean is
- * hsa.c's business.
+ * Which server to use, when to reconnect (hsa_pool.c) and what the entries
+ * mean (hsa_query.c, hsa_map.c) is decided elsewhere.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,32 +29,64 @@
 #include "ldapconn.h"
 #include "log.h"
 
-/* Used when [hsa] timeout_ms is not a positive number. */
-#define CONN_DEFAULT_TIMEOUT_MS 2000
 /* Largest bind password file read. */
 #define CONN_PASSWORD_MAX 1024
 /*
- * Largest LDAP message accepted from a server. hsa.c caps an entry's values
- * at 64 KiB; this bounds what libldap reads into memory before that check.
+ * Largest LDAP message accepted from a server. hsa_map.c caps an entry at
+ * 64 KiB; this bounds what libldap reads into memory before that check.
  */
-#define CONN_MESSAGE_MAX (256 * 1024)
+#define CONN_MESSAGE_MAX (128 * 1024)
 /* Longest part of a server's diagnostic message kept in our messages. */
 #define CONN_DIAG_MAX 160
+/*
+ * How long one blocking read or write on the socket may take before it
+ * comes back to the deadline layer below, which then waits for exactly
+ * what is left of the deadline.
+ */
+#define CONN_IO_SLICE_MS 100
 
-/* The time one operation (connect and bind, or one search) may take. */
+/* The time the current lookup (or opening) may take. */
 struct deadline {
 	struct timespec end;    /* CLOCK_MONOTONIC */
 	int armed;
-	int expired;            /* the last armed operation ran out of time */
+	int expired;            /* an operation ran out of time */
 };
 
 struct siths_ldap {
 	LDAP *ld;
 	char *uri;              /* for messages */
-	struct timeval timeout;
+	int starttls;           /* ldap:// upgraded with StartTLS */
+	int plain;              /* ldap:// without TLS ([hsa] tls = none) */
+	int broken;             /* see siths_ldap_broken() */
+	int oversized;          /* a message over CONN_MESSAGE_MAX arrived */
 	struct deadline dl;
 	struct ldap_conncb cb;  /* libldap keeps a pointer to it */
 };
+
+void
+siths_deadline_in(struct timespec *dl, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (ms % 1000) * 1000000L;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000L;
+	}
+}
+
+int
+siths_deadline_left_ms(const struct timespec *dl)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (dl->tv_sec - now.tv_sec) * 1000LL + (dl->tv_nsec - now.tv_nsec) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
 
 /*
  * A layer of ours in libldap's socket stack, just above its TCP layer, for
@@ -62,43 +95,18 @@ struct siths_ldap {
  *    TLS handshake and retries the handshake in a tight loop, whatever
  *    LDAP_OPT_NETWORK_TIMEOUT says: a server that accepted the connection
  *    and stayed silent kept a thread spinning at full CPU for as long as it
- *    held the connection open (90 s in a test). Here, while an operation is
+ *    held the connection open (90 s in a test). Here, while a deadline is
  *    armed, a read or write that would block waits in poll() for what is
- *    left of the operation's time and then fails with ETIMEDOUT. Blocking
- *    reads give up after the timeout too (SO_RCVTIMEO) and come back here.
+ *    left of it and then fails with ETIMEDOUT. Blocking reads and writes
+ *    give up after CONN_IO_SLICE_MS (SO_RCVTIMEO) and come back here, so a
+ *    server that sends half a message and stops is cut off on time too.
  *  - no SIGPIPE. libldap writes with write(); once a server has closed the
  *    connection (idle timeout, restart) that raised SIGPIPE and killed the
  *    test program. A PAM stack or web server must not die of a directory
  *    restart, so writes go out with send(MSG_NOSIGNAL) instead.
+ * Reads go to the next layer first and poll only when it has nothing: the
+ * read-ahead layer below may hold data that poll() cannot see.
  */
-static int
-deadline_left_ms(const struct deadline *dl)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (dl->end.tv_sec - now.tv_sec) * 1000LL + (dl->end.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? (int)ms : 0;
-}
-
-static void
-deadline_arm(struct siths_ldap *conn)
-{
-	struct deadline *dl = &conn->dl;
-
-	clock_gettime(CLOCK_MONOTONIC, &dl->end);
-	dl->end.tv_sec += conn->timeout.tv_sec;
-	dl->end.tv_nsec += conn->timeout.tv_usec * 1000L;
-	if (dl->end.tv_nsec >= 1000000000L) {
-		dl->end.tv_sec++;
-		dl->end.tv_nsec -= 1000000000L;
-	}
-	dl->expired = 0;
-	dl->armed = 1;
-}
-
-/* After an I/O call would have blocked: 0 when the socket is ready again. */
 static int
 deadline_wait(Sockbuf_IO_Desc *sbiod, short events)
 {
@@ -112,7 +120,7 @@ deadline_wait(Sockbuf_IO_Desc *sbiod, short events)
 	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &pfd.fd) != 1)
 		return -1;
 	do {
-		ms = deadline_left_ms(dl);
+		ms = siths_deadline_left_ms(&dl->end);
 		n = ms > 0 ? poll(&pfd, 1, ms) : 0;
 	} while (n < 0 && errno == EINTR);
 	if (n == 0) {
@@ -178,11 +186,12 @@ conn_socket_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr
     struct ldap_conncb *cb)
 {
 	struct siths_ldap *conn = cb->lc_arg;
+	struct timeval slice = { 0, CONN_IO_SLICE_MS * 1000 };
 	int fd;
 
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &conn->timeout, sizeof(conn->timeout)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &conn->timeout, sizeof(conn->timeout)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof(slice)) != 0 ||
 	    ber_sockbuf_add_io(sb, &deadline_io, LBER_SBIOD_LEVEL_PROVIDER + 1, &conn->dl) != 0)
 		return LDAP_LOCAL_ERROR;
 	return 0;
@@ -193,10 +202,32 @@ conn_socket_removed(LDAP *ld, Sockbuf *sb, struct ldap_conncb *cb)
 {
 }
 
-static void
-deadline_disarm(struct siths_ldap *conn)
+void
+siths_ldap_set_deadline(struct siths_ldap *conn, const struct timespec *deadline)
 {
-	conn->dl.armed = 0;
+	if (deadline == NULL) {
+		conn->dl.armed = 0;
+		return;
+	}
+	conn->dl.end = *deadline;
+	conn->dl.expired = 0;
+	conn->dl.armed = 1;
+}
+
+/* What is left of the deadline as libldap takes it, or 0 when it has passed. */
+static int
+conn_time_left(struct siths_ldap *conn, struct timeval *tv)
+{
+	int ms = conn->dl.armed ? siths_deadline_left_ms(&conn->dl.end) : 0;
+
+	if (ms <= 0) {
+		conn->dl.expired = 1;
+		conn->broken = 1;
+		return 0;
+	}
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return 1;
 }
 
 static int
@@ -209,6 +240,36 @@ static const char *
 cfg_path(const siths_ctx *ctx)
 {
 	return ctx->cfg != NULL && ctx->cfg->path != NULL ? ctx->cfg->path : "siths.conf";
+}
+
+/*
+ * libldap sets up its process-wide defaults and its TLS library on first
+ * use without a lock (helgrind saw two threads' first ldap_initialize()
+ * and LDAP_OPT_X_TLS_NEWCTX race). Doing both once, before a context is
+ * shared, leaves only the counters libldap bumps on every TLS context
+ * (benign: they are only ever compared with zero).
+ */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void
+global_init(void)
+{
+	LDAP *ld = NULL;
+	int version, server = 0;
+
+	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version);
+	/* a handle that never connects: for the TLS library's set-up alone */
+	if (ldap_initialize(&ld, "ldaps://127.0.0.1") != LDAP_SUCCESS)
+		return;
+	(void)ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+/* Is uri an ldap:// URI (StartTLS, or plain under tls = none)? */
+static int
+uri_is_ldap(const char *uri)
+{
+	return strncasecmp(uri, "ldap://", 7) == 0;
 }
 
 int
@@ -228,20 +289,17 @@ siths_ldap_uri_check(const siths_ctx *ctx, const char *uri)
 		    "%s: [hsa] uri %s: one URI per entry, separated by white space", path, uri);
 		goto out;
 	}
-	/* The threat model wants TLS by default; [hsa] has no switch to turn it off yet. */
-	if (strncasecmp(uri, "ldap://", 7) == 0) {
-		r = siths_fail(ctx, SITHS_ERR_CONFIG_VALUE,
-		    "%s: [hsa] uri %s: plain LDAP is not allowed; use ldaps://", path, uri);
-		goto out;
-	}
 	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS) {
 		r = siths_fail(ctx, SITHS_ERR_CONFIG_VALUE, "%s: [hsa] uri %s: not an LDAP URI",
 		    path, uri);
 		goto out;
 	}
-	if (lud->lud_scheme == NULL || strcasecmp(lud->lud_scheme, "ldaps") != 0) {
+	/* ldapi:// and cldap:// would bypass the TLS rules below. */
+	if (lud->lud_scheme == NULL || (strcasecmp(lud->lud_scheme, "ldaps") != 0 &&
+	    strcasecmp(lud->lud_scheme, "ldap") != 0)) {
 		r = siths_fail(ctx, SITHS_ERR_CONFIG_VALUE,
-		    "%s: [hsa] uri %s: only ldaps:// is supported", path, uri);
+		    "%s: [hsa] uri %s: only ldaps:// and ldap:// (with StartTLS) are supported",
+		    path, uri);
 		goto out;
 	}
 	/* The server certificate is checked against this name. */
@@ -265,6 +323,19 @@ out:
 	return r;
 }
 
+/* Would a connection to one of the URIs go without TLS? */
+static int
+any_plain_uri(const struct siths_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; cfg->hsa_tls_none && i < cfg->hsa_uris.n; i++) {
+		if (uri_is_ldap(cfg->hsa_uris.v[i]))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 check_bind_config(const siths_ctx *ctx)
 {
@@ -284,6 +355,10 @@ check_bind_config(const siths_ctx *ctx)
 		if (!is_set(cfg->hsa_tls_cert))
 			return siths_fail(ctx, SITHS_ERR_CONFIG_MISSING,
 			    "%s: [hsa] bind = sasl-external needs tls_cert and tls_key", path);
+		if (cfg->hsa_tls_none && any_plain_uri(cfg))
+			return siths_fail(ctx, SITHS_ERR_CONFIG_VALUE,
+			    "%s: [hsa] bind = sasl-external needs TLS, which tls = none turns off "
+			    "for ldap:// URIs", path);
 		return 0;
 	default:
 		return siths_fail(ctx, SITHS_ERR_CONFIG_VALUE, "%s: [hsa] bind: unknown method %d",
@@ -301,6 +376,7 @@ siths_ldap_check_config(const siths_ctx *ctx)
 	/* No [hsa] uri: the directory is not used, lookups say so. */
 	if (cfg->hsa_uris.n == 0)
 		return 0;
+	pthread_once(&global_once, global_init);
 	for (i = 0; i < cfg->hsa_uris.n; i++) {
 		if ((r = siths_ldap_uri_check(ctx, cfg->hsa_uris.v[i])) != 0)
 			return r;
@@ -358,6 +434,11 @@ siths_ldap_fail(const siths_ctx *ctx, const struct siths_ldap *conn, int ldap_rc
 {
 	char diag[CONN_DIAG_MAX];
 
+	/* libldap drops the connection when a message is over the cap. */
+	if (conn != NULL && conn->oversized)
+		return siths_fail(ctx, SITHS_ERR_HSA_ENTRY_TOO_LARGE,
+		    "HSA %s on %s: the server sent a message larger than %d bytes", what,
+		    conn->uri, CONN_MESSAGE_MAX);
 	/* Our deadline closed the connection: libldap only saw it break. */
 	if (conn != NULL && conn->dl.expired &&
 	    (ldap_rc == LDAP_SERVER_DOWN || ldap_rc == LDAP_CONNECT_ERROR))
@@ -377,16 +458,21 @@ conn_set(const siths_ctx *ctx, struct siths_ldap *conn, int option, const void *
 	return siths_fail(ctx, SITHS_ERR_INTERNAL, "HSA: cannot set %s for %s", name, conn->uri);
 }
 
+/*
+ * The handle's options. The timeouts are what is left of the deadline:
+ * libldap waits that long for the TCP connection, the StartTLS answer and
+ * the bind, and the deadline layer holds the TLS handshake to it.
+ */
 static int
-conn_options(const siths_ctx *ctx, struct siths_ldap *conn)
+conn_options(const siths_ctx *ctx, struct siths_ldap *conn, const struct timeval *left)
 {
 	int version = LDAP_VERSION3, deref = LDAP_DEREF_NEVER, r;
 	ber_len_t max = CONN_MESSAGE_MAX;
 	Sockbuf *sb = NULL;
 
 	if ((r = conn_set(ctx, conn, LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version")) ||
-	    (r = conn_set(ctx, conn, LDAP_OPT_NETWORK_TIMEOUT, &conn->timeout, "net timeout")) ||
-	    (r = conn_set(ctx, conn, LDAP_OPT_TIMEOUT, &conn->timeout, "timeout")) ||
+	    (r = conn_set(ctx, conn, LDAP_OPT_NETWORK_TIMEOUT, left, "net timeout")) ||
+	    (r = conn_set(ctx, conn, LDAP_OPT_TIMEOUT, left, "timeout")) ||
 	    /* a referral could send the lookup to a server nobody configured */
 	    (r = conn_set(ctx, conn, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals")) ||
 	    (r = conn_set(ctx, conn, LDAP_OPT_RESTART, LDAP_OPT_ON, "restart")) ||
@@ -431,25 +517,41 @@ conn_tls(const siths_ctx *ctx, struct siths_ldap *conn)
 	return 0;
 }
 
-/* Connect and finish the TLS handshake, so that failures name the step. */
+/* A failed connection or StartTLS, with a hint when TLS may be the cause. */
 static int
-conn_connect(const siths_ctx *ctx, struct siths_ldap *conn)
+conn_open_fail(const siths_ctx *ctx, struct siths_ldap *conn, int rc, const char *what)
 {
 	char msg[SITHS_ERRMSG_MAX];
-	int rc, r;
+	int r;
 
-	if ((rc = ldap_connect(conn->ld)) == LDAP_SUCCESS)
-		return 0;
-	/* ldap_connect() may say only -1; the handle knows why. */
-	if (rc < 0 && (ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
-	    rc == LDAP_SUCCESS))
-		rc = LDAP_SERVER_DOWN;
-	if ((r = siths_ldap_fail(ctx, conn, rc, 0, "connection")) != SITHS_ERR_HSA_UNREACHABLE)
+	if ((r = siths_ldap_fail(ctx, conn, rc, 0, what)) != SITHS_ERR_HSA_UNREACHABLE ||
+	    conn->plain)
 		return r;
 	/* libldap reports a refused certificate as an absent server. */
 	snprintf(msg, sizeof(msg), "%s", siths_ctx_errmsg(ctx));
 	return siths_fail(ctx, r, "%s; if the server is up, check that its certificate chains to "
 	    "[hsa] tls_ca and names the host in the URI", msg);
+}
+
+/*
+ * Connect, and finish the TLS handshake (ldaps://) or StartTLS (ldap://),
+ * so that failures name the step.
+ */
+static int
+conn_connect(const siths_ctx *ctx, struct siths_ldap *conn)
+{
+	int rc;
+
+	if ((rc = ldap_connect(conn->ld)) != LDAP_SUCCESS) {
+		/* ldap_connect() may say only -1; the handle knows why. */
+		if (rc < 0 && (ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &rc) !=
+		    LDAP_OPT_SUCCESS || rc == LDAP_SUCCESS))
+			rc = LDAP_SERVER_DOWN;
+		return conn_open_fail(ctx, conn, rc, "connection");
+	}
+	if (conn->starttls && (rc = ldap_start_tls_s(conn->ld, NULL, NULL)) != LDAP_SUCCESS)
+		return conn_open_fail(ctx, conn, rc, "StartTLS");
+	return 0;
 }
 
 static int
@@ -539,11 +641,19 @@ bind_name(const siths_ctx *ctx)
 	}
 }
 
-int
-siths_ldap_open(const siths_ctx *ctx, const char *uri, struct siths_ldap **out)
+static const char *
+tls_name(const struct siths_ldap *conn)
 {
-	int r = SITHS_ERR_INTERNAL, rc, ms;
+	return conn->plain ? "no TLS" : conn->starttls ? "StartTLS" : "TLS";
+}
+
+int
+siths_ldap_open(const siths_ctx *ctx, const char *uri, const struct timespec *deadline,
+    struct siths_ldap **out)
+{
+	int r = SITHS_ERR_INTERNAL, rc;
 	struct siths_ldap *conn = NULL;
+	struct timeval left;
 
 	*out = NULL;
 	if ((r = siths_ldap_uri_check(ctx, uri)) != 0)
@@ -552,25 +662,28 @@ siths_ldap_open(const siths_ctx *ctx, const char *uri, struct siths_ldap **out)
 		r = siths_fail(ctx, SITHS_ERR_NOMEM, "HSA: out of memory");
 		goto out;
 	}
-	ms = ctx->cfg->hsa_timeout_ms > 0 ? ctx->cfg->hsa_timeout_ms : CONN_DEFAULT_TIMEOUT_MS;
-	conn->timeout.tv_sec = ms / 1000;
-	conn->timeout.tv_usec = (ms % 1000) * 1000;
+	conn->plain = uri_is_ldap(uri) && ctx->cfg->hsa_tls_none;
+	conn->starttls = uri_is_ldap(uri) && !conn->plain;
 	conn->cb.lc_add = conn_socket_added;
 	conn->cb.lc_del = conn_socket_removed;
 	conn->cb.lc_arg = conn;
+	siths_ldap_set_deadline(conn, deadline);
+	if (!conn_time_left(conn, &left)) {
+		r = siths_fail(ctx, SITHS_ERR_HSA_TIMEOUT, "HSA: no time left to connect to %s",
+		    uri);
+		goto out;
+	}
 	if ((rc = ldap_initialize(&conn->ld, uri)) != LDAP_SUCCESS) {
 		r = siths_ldap_fail(ctx, conn, rc, 0, "initialisation");
 		goto out;
 	}
-	if ((r = conn_options(ctx, conn)) != 0 || (r = conn_tls(ctx, conn)) != 0)
+	if ((r = conn_options(ctx, conn, &left)) != 0 ||
+	    (!conn->plain && (r = conn_tls(ctx, conn)) != 0))
 		goto out;
-	deadline_arm(conn);
-	if ((r = conn_connect(ctx, conn)) == 0)
-		r = conn_bind(ctx, conn);
-	deadline_disarm(conn);
-	if (r != 0)
+	if ((r = conn_connect(ctx, conn)) != 0 || (r = conn_bind(ctx, conn)) != 0)
 		goto out;
-	siths_info(ctx, "HSA: connected to %s (%s)", uri, bind_name(ctx));
+	siths_ldap_set_deadline(conn, NULL);
+	siths_info(ctx, "HSA: connected to %s (%s, %s)", uri, tls_name(conn), bind_name(ctx));
 	*out = conn;
 	conn = NULL; /* transferred */
 	/* success */
@@ -607,23 +720,79 @@ siths_ldap_handle(const struct siths_ldap *conn)
 }
 
 int
+siths_ldap_plain(const struct siths_ldap *conn)
+{
+	return conn->plain;
+}
+
+int
+siths_ldap_broken(const struct siths_ldap *conn)
+{
+	return conn->broken;
+}
+
+int
+siths_ldap_search_send(struct siths_ldap *conn, const char *base, int scope,
+    const char *filter, const char *const *attrs, int sizelimit, int *msgid)
+{
+	struct timeval tv;
+	int rc;
+
+	*msgid = -1;
+	if (!conn_time_left(conn, &tv))
+		return LDAP_TIMEOUT;
+	/* libldap's prototype lacks const on attrs; it only reads them. */
+	rc = ldap_search_ext(conn->ld, base, scope, filter, (char **)(uintptr_t)attrs, 0, NULL,
+	    NULL, &tv, sizelimit, msgid);
+	if (rc != LDAP_SUCCESS)
+		conn->broken = 1;
+	return rc;
+}
+
+int
+siths_ldap_search_wait(struct siths_ldap *conn, int msgid, LDAPMessage **res)
+{
+	struct timeval tv;
+	int n, rc = LDAP_OTHER;
+
+	*res = NULL;
+	if (!conn_time_left(conn, &tv))
+		return LDAP_TIMEOUT;
+	errno = 0;
+	if ((n = ldap_result(conn->ld, msgid, LDAP_MSG_ALL, &tv, res)) > 0) {
+		/* The result code is in the chain's last message, after the entries. */
+		if (ldap_parse_result(conn->ld, *res, &rc, NULL, NULL, NULL, NULL, 0) !=
+		    LDAP_SUCCESS)
+			return LDAP_DECODING_ERROR;
+		return rc;
+	}
+	/* Whatever was left unread of the answer makes the connection useless. */
+	conn->broken = 1;
+	if (n == 0) {
+		conn->dl.expired = 1;
+		return LDAP_TIMEOUT;
+	}
+	/* liblber refuses a message over the cap with ERANGE; libldap then
+	 * drops the connection and says only that the server is gone. */
+	if (errno == ERANGE)
+		conn->oversized = 1;
+	if (ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
+	    rc == LDAP_SUCCESS)
+		rc = LDAP_SERVER_DOWN;
+	return rc;
+}
+
+int
 siths_ldap_search(struct siths_ldap *conn, const char *base, int scope, const char *filter,
     const char *const *attrs, int sizelimit, LDAPMessage **res)
 {
-	struct timeval tv = conn->timeout;
-	int rc;
+	int msgid, rc;
 
 	*res = NULL;
-	/*
-	 * libldap sends the timeout's seconds (rounded up) as the server's time
-	 * limit and waits as long itself. Its prototype lacks const on attrs;
-	 * it only reads them.
-	 */
-	deadline_arm(conn);
-	rc = ldap_search_ext_s(conn->ld, base, scope, filter, (char **)(uintptr_t)attrs, 0,
-	    NULL, NULL, &tv, sizelimit, res);
-	deadline_disarm(conn);
-	return rc;
+	if ((rc = siths_ldap_search_send(conn, base, scope, filter, attrs, sizelimit,
+	    &msgid)) != LDAP_SUCCESS)
+		return rc;
+	return siths_ldap_search_wait(conn, msgid, res);
 }
 
 size_t

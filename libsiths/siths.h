@@ -252,6 +252,25 @@ SITHS_API const char *siths_identity_org_number(const siths_identity *id);
 SITHS_API const char *siths_identity_municipality_code(const siths_identity *id);
 SITHS_API const char *siths_identity_municipality_name(const siths_identity *id);
 SITHS_API const char *siths_identity_dn(const siths_identity *id);
+SITHS_API const char *siths_identity_hsa_title(const siths_identity *id);
+SITHS_API const char *siths_identity_pa_title_code(const siths_identity *id);
+/* The personal identity number: only when [hsa] personal_number = yes. */
+SITHS_API const char *siths_identity_personal_number(const siths_identity *id);
+SITHS_API const char *siths_identity_county_code(const siths_identity *id);
+SITHS_API const char *siths_identity_county_name(const siths_identity *id);
+/* Units (ou) from the person's own up to the organisation. */
+SITHS_API size_t siths_identity_unit_count(const siths_identity *id);
+SITHS_API const char *siths_identity_unit(const siths_identity *id, size_t i);
+/* Commissions (medarbetaruppdrag) whose member the person is. */
+SITHS_API size_t siths_identity_commission_count(const siths_identity *id);
+SITHS_API const char *siths_identity_commission_hsa_id(const siths_identity *id, size_t i);
+SITHS_API const char *siths_identity_commission_purpose(const siths_identity *id, size_t i);
+SITHS_API size_t siths_identity_commission_right_count(const siths_identity *id, size_t i);
+SITHS_API const char *siths_identity_commission_right(const siths_identity *id, size_t i,
+    size_t k);
+/* 1 when the directory could not be reached and a cached entry younger than
+ * [hsa] stale_max was served instead. */
+SITHS_API int siths_identity_stale(const siths_identity *id);
 /* Level of assurance from the certificate policy; 0 when not known. */
 SITHS_API int siths_identity_loa(const siths_identity *id);
 /* Hex SHA-256 of the certificate's DER; NULL for a directory-only identity. */

@@ -95,7 +95,9 @@ import json, sys
 def find(o, k):
     if isinstance(o, dict):
         if k in o: return o[k]
-        for v in o.values():
+        o = list(o.values())
+    if isinstance(o, list):
+        for v in o:
             r = find(v, k)
             if r is not None: return r
     return None
