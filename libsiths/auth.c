@@ -24,6 +24,7 @@
 #include "identity.h"
 #include "log.h"
 #include "p11.h"
+#include "pcsc.h"
 #include "verify.h"
 
 /* Bytes of host randomness the card signs; 32 cannot be guessed or replayed. */
@@ -72,13 +73,31 @@ ms_since(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
 }
 
+/*
+ * Wait for the card with PC/SC events where pcscd runs; where it does not
+ * (a software token such as SoftHSM2), look at the PKCS#11 slots now and
+ * then instead.
+ */
 static int
 open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11_token **tok)
 {
 	struct timespec start, pause = { 0, SITHS_CARD_POLL_MS * 1000000L };
+	char *reader = NULL;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (timeout_ms > 0) {
+		r = siths_pcsc_wait(ctx, pattern, timeout_ms, &reader);
+		if (r == SITHS_ERR_CARD_CANCELLED)
+			return r;
+		if (r == 0) {
+			/* the module's slot for that reader is named after it */
+			r = siths_p11_open(ctx, reader, tok);
+			free(reader);
+			return r;
+		}
+		siths_clear_error(ctx);
+	}
 	for (;;) {
 		r = siths_p11_open(ctx, pattern, tok);
 		if (r != SITHS_ERR_CARD_ABSENT || ms_since(&start) >= timeout_ms)
@@ -140,6 +159,12 @@ siths_card_free(siths_card **cardp)
 	free((*cardp)->hsa_id);
 	free(*cardp);
 	*cardp = NULL;
+}
+
+void
+siths_ctx_cancel_wait(siths_ctx *ctx)
+{
+	siths_pcsc_cancel(ctx);
 }
 
 const char *

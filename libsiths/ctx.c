@@ -12,6 +12,7 @@
 #include "hsa.h"
 #include "log.h"
 #include "p11.h"
+#include "pcsc.h"
 #include "revocation.h"
 #include "verify.h"
 
@@ -30,6 +31,12 @@ siths_ctx_create(siths_ctx **out)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return SITHS_ERR_NOMEM;
 	if (siths_errbufs_init(ctx) != 0) {
+		free(ctx);
+		return SITHS_ERR_NOMEM;
+	}
+	/* before any configuration: a wait can be cancelled from the start */
+	if (siths_pcsc_init(ctx) != 0) {
+		siths_errbufs_free(ctx);
 		free(ctx);
 		return SITHS_ERR_NOMEM;
 	}
@@ -102,6 +109,7 @@ siths_ctx_free(siths_ctx **ctxp)
 	siths_verify_cache_free(ctx);
 	siths_trust_free(ctx);
 	siths_config_free(&ctx->cfg);
+	siths_pcsc_free(ctx);
 	siths_errbufs_free(ctx);
 	free(ctx);
 	*ctxp = NULL;

@@ -16,6 +16,7 @@ struct siths_cache;
 struct siths_errbuf;
 struct siths_hsa;
 struct siths_p11;
+struct siths_pcsc;
 struct siths_rev;
 
 struct siths_ctx {
@@ -40,6 +41,7 @@ struct siths_ctx {
 	struct siths_rev *rev;         /* revocation caches and counters (revocation.c) */
 	struct siths_hsa *hsa;         /* directory connection (hsa.c) */
 	struct siths_p11 *p11;         /* token module (p11.c) */
+	struct siths_pcsc *pcsc;       /* readers and waits (pcsc.c) */
 };
 
 #endif

@@ -41,6 +41,7 @@ static const struct status_text status_table[] = {
 	S(SITHS_ERR_CARD_SIGN, "the card could not sign"),
 	S(SITHS_ERR_PROOF_FAILED, "the card did not prove that it holds the certificate's key"),
 	S(SITHS_ERR_CARD_NOT_LOGGED_IN, "the card needs the PIN first"),
+	S(SITHS_ERR_CARD_CANCELLED, "the wait for a card was cancelled"),
 	S(SITHS_ERR_PIN_EMPTY, "no PIN was given"),
 	S(SITHS_ERR_PIN_TOO_SHORT, "the PIN is too short"),
 	S(SITHS_ERR_PIN_TOO_LONG, "the PIN is too long"),

@@ -62,6 +62,7 @@ typedef enum siths_status {
 	SITHS_ERR_CARD_SIGN = -26,       /* the card could not sign */
 	SITHS_ERR_PROOF_FAILED = -27,    /* signature does not match certificate */
 	SITHS_ERR_CARD_NOT_LOGGED_IN = -28,
+	SITHS_ERR_CARD_CANCELLED = -29,  /* siths_ctx_cancel_wait() ended a wait */
 
 	/* PIN */
 	SITHS_ERR_PIN_EMPTY = -30,
@@ -221,6 +222,17 @@ typedef unsigned int siths_pin_state;
 SITHS_API int siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int timeout_ms,
     siths_card **out);
 SITHS_API void siths_card_free(siths_card **card);
+/* End every siths_card_wait() on ctx now, from any thread or a signal-safe
+ * context's event loop: they return SITHS_ERR_CARD_CANCELLED. */
+SITHS_API void siths_ctx_cancel_wait(siths_ctx *ctx);
+
+/* PC/SC readers: a snapshot of which readers there are and hold a card. */
+typedef struct siths_readers siths_readers;
+SITHS_API int siths_readers_list(siths_ctx *ctx, siths_readers **out);
+SITHS_API size_t siths_readers_count(const siths_readers *r);
+SITHS_API const char *siths_readers_name(const siths_readers *r, size_t i);
+SITHS_API int siths_readers_card_present(const siths_readers *r, size_t i);
+SITHS_API void siths_readers_free(siths_readers **r);
 SITHS_API const char *siths_card_token_label(const siths_card *card);
 SITHS_API const char *siths_card_reader(const siths_card *card);
 /* The HSA-id in the card's authentication certificate, before any login;

@@ -49,6 +49,14 @@ print_json(json_t *obj)
 }
 
 int
+tool_print_json(json_t *obj)
+{
+	if (obj == NULL)
+		return tool_print_error(SITHS_ERR_NOMEM, NULL);
+	return print_json(obj) == 0 ? EXIT_YES : EXIT_TROUBLE;
+}
+
+int
 tool_print_error(int status, const char *detail)
 {
 	json_t *obj = json_object();

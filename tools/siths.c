@@ -31,6 +31,7 @@ struct args {
 	const char *at;
 	const char *untrusted;
 	const char *reader;
+	const char *wait;
 	int no_revocation;
 	int pin_stdin;
 	int debug;
@@ -44,7 +45,8 @@ usage(FILE *f)
 	    "  siths verify [--profile login|function|chain] [--at UNIXTIME]\n"
 	    "               [--untrusted FILE] [--no-revocation] CERT\n"
 	    "  siths lookup HSA-ID\n"
-	    "  siths login [--reader PATTERN] [--pin-stdin]\n"
+	    "  siths login [--reader PATTERN] [--wait SECONDS] [--pin-stdin]\n"
+	    "  siths readers\n"
 	    "  siths --version\n"
 	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
 }
@@ -303,7 +305,16 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 	json_t *extra;
 	int r, code;
 
-	if ((r = siths_card_wait(ctx, a->reader, 0, &card)) != 0)
+	char *end = NULL;
+	long wait_s = 0;
+
+	if (a->wait != NULL) {
+		wait_s = strtol(a->wait, &end, 10);
+		if (*a->wait == '\0' || *end != '\0' || wait_s < 0 || wait_s > 3600)
+			return tool_print_error(SITHS_ERR_INVALID_ARGUMENT,
+			    "--wait takes whole seconds from 0 to 3600");
+	}
+	if ((r = siths_card_wait(ctx, a->reader, (int)wait_s * 1000, &card)) != 0)
 		return tool_print_error(r, siths_ctx_errmsg(ctx));
 	if ((r = login_with_pin(a, card, ctx, &id)) != 0) {
 		code = tool_print_error(r, siths_ctx_errmsg(ctx));
@@ -317,6 +328,34 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 	siths_identity_free(&id);
 	siths_card_free(&card);
 	return code;
+}
+
+/* PC/SC readers and the first card's token, if any. */
+static int
+cmd_readers(const struct args *a, siths_ctx *ctx)
+{
+	siths_readers *rs = NULL;
+	siths_card *card = NULL;
+	json_t *obj, *list, *tok = json_null();
+	size_t i;
+	int r;
+
+	if ((r = siths_readers_list(ctx, &rs)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	list = json_array();
+	for (i = 0; i < siths_readers_count(rs); i++)
+		json_array_append_new(list, json_pack("{s:s, s:b}", "name",
+		    siths_readers_name(rs, i), "card_present", siths_readers_card_present(rs, i)));
+	siths_readers_free(&rs);
+	if (siths_card_wait(ctx, NULL, 0, &card) == 0) {
+		json_decref(tok);
+		tok = json_pack("{s:s, s:s, s:s?}", "reader", siths_card_reader(card), "label",
+		    siths_card_token_label(card), "hsa_id", siths_card_hsa_id(card));
+	}
+	siths_card_free(&card);
+	obj = json_pack("{s:s, s:o, s:o}", "code", siths_status_name(SITHS_OK), "readers", list,
+	    "token", tok);
+	return tool_print_json(obj);
 }
 
 static int
@@ -333,6 +372,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "no-revocation", no_argument, NULL, 'n' },
 		{ "reader", required_argument, NULL, 'r' },
 		{ "pin-stdin", no_argument, NULL, 's' },
+		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -351,6 +391,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'n': a->no_revocation = 1; break;
 		case 'r': a->reader = optarg; break;
 		case 's': a->pin_stdin = 1; break;
+		case 'w': a->wait = optarg; break;
 		default: return -1;
 		}
 	}
@@ -366,7 +407,7 @@ static int
 args_fit(const struct args *a)
 {
 	int verify_opts = a->profile || a->at || a->untrusted || a->no_revocation;
-	int login_opts = a->reader || a->pin_stdin;
+	int login_opts = a->reader || a->pin_stdin || a->wait;
 
 	if (a->command == NULL)
 		return 0;
@@ -376,8 +417,8 @@ args_fit(const struct args *a)
 		return a->operand != NULL && !login_opts && !verify_opts;
 	if (strcmp(a->command, "login") == 0)
 		return a->operand == NULL && !verify_opts;
-	if (strcmp(a->command, "version") == 0)
-		return a->operand == NULL;
+	if (strcmp(a->command, "version") == 0 || strcmp(a->command, "readers") == 0)
+		return a->operand == NULL && !login_opts && !verify_opts;
 	return 0;
 }
 
@@ -404,6 +445,8 @@ main(int argc, char **argv)
 		code = cmd_verify(&a, ctx);
 	else if (strcmp(a.command, "lookup") == 0)
 		code = cmd_lookup(&a, ctx);
+	else if (strcmp(a.command, "readers") == 0)
+		code = cmd_readers(&a, ctx);
 	else
 		code = cmd_login(&a, ctx);
 	siths_ctx_free(&ctx);
