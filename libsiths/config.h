@@ -119,6 +119,7 @@ struct siths_config {
 	char *card_reader;
 	int pin_min;
 	int pin_max;
+	int card_timeout_ms;           /* deadline of one call into the module */
 
 	/* [pam] */
 	char *user_map;

@@ -25,13 +25,22 @@
  * Threads: the module and its slot list belong to the context and are
  * guarded by one mutex; a token is used by one thread at a time and must be
  * closed before its context is freed.
+ *
+ * Deadlines: the module calls that wait on a card or reader (listing the
+ * slots, login, signing) run on a worker thread while the caller waits at
+ * most [card] timeout_ms. A thread stuck in a module cannot be stopped
+ * safely, so at the deadline it is left where it is, and the module counts
+ * as hung for the rest of the process: nothing calls into it, frees or
+ * unloads it again, and every card call fails with SITHS_ERR_CARD_MODULE
+ * ("restart the process"). Only a restart clears it.
  */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -164,6 +173,196 @@ ckr_status(CK_RV rv, int otherwise)
 	}
 }
 
+/* --- deadlines ---------------------------------------------------------- */
+
+/* Set once a module call overran its deadline; never cleared (see the top). */
+static int p11_hung;
+
+static int
+module_hung(void)
+{
+	return __atomic_load_n(&p11_hung, __ATOMIC_ACQUIRE);
+}
+
+static int
+hung_fail(const siths_ctx *ctx)
+{
+	return siths_fail(ctx, SITHS_ERR_CARD_MODULE,
+	    "the PKCS#11 module hung earlier; restart the process");
+}
+
+/*
+ * One module call on a worker thread. The caller and the worker each hold
+ * a reference and the last to let go frees the job, so that a caller gone
+ * at the deadline leaves the worker nothing freed under it. The worker
+ * touches only the job and the module's own state, never the context or
+ * the token: everything a call needs is copied into the job.
+ */
+struct p11_job {
+	pthread_mutex_t lock;          /* guards refs and done */
+	pthread_cond_t cv;             /* done was set */
+	int refs;
+	int done;
+	void (*run)(struct p11_job *);
+	int ok;                        /* results, read once done */
+	CK_RV rv;
+
+	PKCS11_CTX *pctx;              /* listing the slots */
+	PKCS11_SLOT *slots;            /* left to leak if the caller is gone */
+	unsigned int nslots;
+
+	CK_FUNCTION_LIST_PTR fn;       /* login */
+	CK_SESSION_HANDLE session;
+	CK_UTF8CHAR pin[P11_MAX_PIN];  /* the job's own copy, wiped */
+	CK_ULONG pin_len;
+
+	EVP_MD_CTX *md;                /* signing */
+	unsigned char *data;
+	size_t len;
+	unsigned char *sig;
+	size_t siglen;
+};
+
+static struct p11_job *
+job_new(void (*run)(struct p11_job *))
+{
+	struct p11_job *job = NULL;
+	pthread_condattr_t ca;
+	int ok;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return NULL;
+	if (pthread_condattr_init(&ca) != 0) {
+		free(job);
+		return NULL;
+	}
+	/* a deadline on the monotonic clock: setting the date does not move it */
+	ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&job->cv, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!ok) {
+		free(job);
+		return NULL;
+	}
+	if (pthread_mutex_init(&job->lock, NULL) != 0) {
+		pthread_cond_destroy(&job->cv);
+		free(job);
+		return NULL;
+	}
+	job->refs = 1;
+	job->run = run;
+	return job;
+}
+
+static void
+job_release(struct p11_job *job)
+{
+	int last;
+
+	if (job == NULL)
+		return;
+	pthread_mutex_lock(&job->lock);
+	last = --job->refs == 0;
+	pthread_mutex_unlock(&job->lock);
+	if (!last)
+		return;
+	explicit_bzero(job->pin, sizeof(job->pin));
+	EVP_MD_CTX_free(job->md);
+	free(job->data);
+	free(job->sig);
+	pthread_cond_destroy(&job->cv);
+	pthread_mutex_destroy(&job->lock);
+	free(job);
+}
+
+static void *
+job_main(void *arg)
+{
+	struct p11_job *job = arg;
+
+	job->run(job);
+	pthread_mutex_lock(&job->lock);
+	job->done = 1;
+	pthread_cond_signal(&job->cv);
+	pthread_mutex_unlock(&job->lock);
+	job_release(job);
+	return NULL;
+}
+
+/*
+ * A worker left in a module returns, if ever, into this library: keep it
+ * loaded even when the application lets go of it (libpam unloads pam_siths,
+ * and with it libsiths, at pam_end). The module itself is never unloaded
+ * once hung.
+ */
+static void
+library_pin(void)
+{
+	void *(*fn)(void *) = job_main;
+	void *addr;
+	Dl_info info;
+
+	memcpy(&addr, &fn, sizeof(addr)); /* function to object pointer, without a warning */
+	if (dladdr(addr, &info) != 0 && info.dli_fname != NULL)
+		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+static void
+deadline_at(struct timespec *until, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Run job on a worker thread and wait for it until the context's deadline.
+ * The caller keeps its reference either way. At the deadline the module is
+ * marked hung and SITHS_ERR_CARD_TIMEOUT returned; what names the call.
+ */
+static int
+job_run(const siths_ctx *ctx, struct p11_job *job, const char *what)
+{
+	struct timespec until;
+	pthread_t tid;
+	sigset_t all, old;
+	int ms = ctx->cfg->card_timeout_ms, err, done;
+
+	/* signals belong to the application's threads, never to the worker */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	job->refs++; /* the worker's; no other thread sees the job yet */
+	err = pthread_create(&tid, NULL, job_main, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		job->refs--;
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "cannot start a thread for a card call");
+	}
+	deadline_at(&until, ms);
+	pthread_mutex_lock(&job->lock);
+	err = 0;
+	while (!job->done && err == 0)
+		err = pthread_cond_timedwait(&job->cv, &job->lock, &until);
+	done = job->done;
+	pthread_mutex_unlock(&job->lock);
+	if (done) {
+		/* the worker still runs our code after done: joined, it has left it,
+		 * before anyone can unload this library */
+		pthread_join(tid, NULL);
+		return 0;
+	}
+	__atomic_store_n(&p11_hung, 1, __ATOMIC_RELEASE);
+	library_pin();
+	pthread_detach(tid);
+	return siths_fail(ctx, SITHS_ERR_CARD_TIMEOUT,
+	    "the PKCS#11 module did not finish %s within %d ms ([card] timeout_ms); "
+	    "it is not used again in this process", what, ms);
+}
+
 /*
  * Our own handle on the module: loading it ourselves first gives dlerror()'s
  * reason for a module that does not load (libp11 prints it on stderr), and
@@ -265,6 +464,8 @@ siths_p11_init(siths_ctx *ctx)
 
 	if (ctx == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
+	if (module_hung())
+		return hung_fail(ctx);
 	if ((r = p11_state(ctx, &p11)) != 0)
 		return r;
 	pthread_mutex_lock(&p11->lock);
@@ -280,7 +481,8 @@ siths_p11_init(siths_ctx *ctx)
 static void
 slots_release(struct siths_p11 *p11)
 {
-	if (p11->nopen > 0 || p11->slots == NULL)
+	/* releasing closes sessions: a call into a hung module */
+	if (p11->nopen > 0 || p11->slots == NULL || module_hung())
 		return;
 	PKCS11_release_all_slots(p11->pctx, p11->slots, p11->nslots);
 	p11->slots = NULL;
@@ -301,6 +503,9 @@ siths_p11_free(siths_ctx *ctx)
 		    p11->nopen);
 		return;
 	}
+	/* a worker may still be inside the module, using its slots */
+	if (module_hung())
+		return;
 	slots_release(p11);
 	if (p11->pctx != NULL) {
 		PKCS11_CTX_unload(p11->pctx);
@@ -391,14 +596,20 @@ cert_take(struct siths_p11_token *tok, const PKCS11_CERT *cert, const PKCS11_KEY
 	return 0;
 }
 
+/* The failure of a module call on a card that returned rv. */
+static int
+card_fail_rv(struct siths_p11_token *tok, CK_RV rv, int otherwise, const char *what,
+    const char *reader)
+{
+	return siths_fail(tok->ctx, ckr_status(rv, otherwise),
+	    "cannot %s on the card in '%s' (CKR 0x%lx)", what, reader, (unsigned long)rv);
+}
+
 /* The failure of a libp11 call on a card, read from the error queue. */
 static int
 card_fail(struct siths_p11_token *tok, int otherwise, const char *what, const char *reader)
 {
-	CK_RV rv = queue_ckr();
-
-	return siths_fail(tok->ctx, ckr_status(rv, otherwise),
-	    "cannot %s on the card in '%s' (CKR 0x%lx)", what, reader, (unsigned long)rv);
+	return card_fail_rv(tok, queue_ckr(), otherwise, what, reader);
 }
 
 /*
@@ -538,6 +749,11 @@ token_end_session(struct siths_p11_token *tok)
 
 	if (!tok->have_session)
 		return;
+	if (module_hung()) {
+		tok->have_session = 0;
+		tok->logged_in = 0;
+		return;
+	}
 	/* also when a failed login left tok->logged_in unset: some cards keep
 	 * an earlier login across a failed one */
 	(void)fn->C_Logout(tok->session);
@@ -567,18 +783,41 @@ token_free(struct siths_p11_token *tok)
  * that new cards are seen; else the one the open tokens share. Called with
  * the lock held.
  */
+static void
+slots_run(struct p11_job *job)
+{
+	job->ok = PKCS11_enumerate_slots(job->pctx, &job->slots, &job->nslots) == 0;
+	/* libp11 puts the module's CKR on this thread's error queue */
+	job->rv = job->ok ? CKR_OK : queue_ckr();
+	ERR_clear_error();
+}
+
 static int
 slots_get(siths_ctx *ctx, struct siths_p11 *p11)
 {
+	struct p11_job *job = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
 	if (p11->slots != NULL)
 		return 0;
-	if (PKCS11_enumerate_slots(p11->pctx, &p11->slots, &p11->nslots) != 0) {
-		p11->slots = NULL;
-		p11->nslots = 0;
-		return siths_fail(ctx, SITHS_ERR_CARD_IO,
-		    "cannot list the card readers (CKR 0x%lx)", (unsigned long)queue_ckr());
+	if ((job = job_new(slots_run)) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	job->pctx = p11->pctx;
+	if ((r = job_run(ctx, job, "listing the card readers")) != 0)
+		goto out;
+	if (!job->ok) {
+		r = siths_fail(ctx, SITHS_ERR_CARD_IO, "cannot list the card readers (CKR 0x%lx)",
+		    (unsigned long)job->rv);
+		goto out;
 	}
-	return 0;
+	p11->slots = job->slots;
+	p11->nslots = job->nslots;
+	job->slots = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	job_release(job);
+	return r;
 }
 
 int
@@ -695,6 +934,8 @@ token_present(struct siths_p11_token *tok)
 	CK_SESSION_INFO info;
 	CK_RV rv;
 
+	if (module_hung())
+		return hung_fail(tok->ctx);
 	if (!tok->have_session)
 		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
 		    "the card in '%s' was removed", tok->reader);
@@ -784,13 +1025,28 @@ login_fail(struct siths_p11_token *tok, CK_RV rv, size_t len)
 	}
 }
 
+static void
+login_run(struct p11_job *job)
+{
+	CK_FUNCTION_LIST_PTR fn = job->fn;
+
+	job->rv = fn->C_Login(job->session, CKU_USER, job->pin, job->pin_len);
+	if (job->rv == CKR_USER_ALREADY_LOGGED_IN) {
+		/* logged in before, by us or by other code in this process: the
+		 * card has not checked this PIN, so log out and let it */
+		(void)fn->C_Logout(job->session);
+		job->rv = fn->C_Login(job->session, CKU_USER, job->pin, job->pin_len);
+	}
+	/* not kept a moment longer than the module needs it */
+	explicit_bzero(job->pin, sizeof(job->pin));
+}
+
 int
 siths_p11_login(struct siths_p11_token *tok, const char *pin)
 {
-	CK_FUNCTION_LIST_PTR fn;
-	CK_UTF8CHAR_PTR p;
-	CK_RV rv;
+	struct p11_job *job = NULL;
 	size_t len;
+	int r = SITHS_ERR_INTERNAL;
 
 	if (tok == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
@@ -799,25 +1055,33 @@ siths_p11_login(struct siths_p11_token *tok, const char *pin)
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_EMPTY, "no PIN given");
 	if (len > P11_MAX_PIN)
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN is too long");
+	if (module_hung())
+		return hung_fail(tok->ctx);
 	if (!tok->have_session)
 		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
 		    "the card in '%s' was removed", tok->reader);
-	fn = tok->p11->fn;
-	/* C_Login's PIN is not const for historical reasons; the module only reads it */
-	p = (CK_UTF8CHAR_PTR)(uintptr_t)pin;
+	if ((job = job_new(login_run)) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	job->fn = tok->p11->fn;
+	job->session = tok->session;
+	/* the job's own copy: a caller gone at the deadline takes its PIN with
+	 * it while the worker may still be in C_Login */
+	memcpy(job->pin, pin, len);
+	job->pin_len = len;
 	tok->logged_in = 0;
-	rv = fn->C_Login(tok->session, CKU_USER, p, len);
-	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
-		/* logged in before, by us or by other code in this process: the
-		 * card has not checked this PIN, so log out and let it */
-		(void)fn->C_Logout(tok->session);
-		rv = fn->C_Login(tok->session, CKU_USER, p, len);
+	if ((r = job_run(tok->ctx, job, "the PIN login")) != 0)
+		goto out;
+	if (job->rv != CKR_OK) {
+		r = login_fail(tok, job->rv, len);
+		goto out;
 	}
-	if (rv != CKR_OK)
-		return login_fail(tok, rv, len);
 	tok->logged_in = 1;
 	siths_debug(tok->ctx, "logged in to the card in '%s'", tok->reader);
-	return 0;
+	/* success */
+	r = 0;
+ out:
+	job_release(job);
+	return r;
 }
 
 void
@@ -825,6 +1089,10 @@ siths_p11_logout(struct siths_p11_token *tok)
 {
 	if (tok == NULL || !tok->have_session)
 		return;
+	if (module_hung()) {
+		tok->logged_in = 0;
+		return;
+	}
 	/* also when tok->logged_in is unset: the card may hold an older login */
 	(void)tok->p11->fn->C_Logout(tok->session);
 	tok->logged_in = 0;
@@ -888,13 +1156,44 @@ sign_init(struct siths_p11_token *tok, EVP_PKEY *pkey, EVP_MD_CTX **out)
 	return r;
 }
 
+static void
+sign_run(struct p11_job *job)
+{
+	job->ok = EVP_DigestSign(job->md, job->sig, &job->siglen, job->data, job->len) == 1;
+	/* libp11 puts the module's CKR on this thread's error queue */
+	job->rv = job->ok ? CKR_OK : queue_ckr();
+	ERR_clear_error();
+}
+
+/* A job signing data with md: its own copy of the data, room for max bytes. */
+static int
+sign_job(struct siths_p11_token *tok, EVP_MD_CTX *md, const unsigned char *data, size_t len,
+    size_t max, struct p11_job **out)
+{
+	struct p11_job *job = NULL;
+
+	*out = NULL;
+	if ((job = job_new(sign_run)) == NULL || (job->sig = malloc(max)) == NULL ||
+	    (job->data = malloc(len > 0 ? len : 1)) == NULL) {
+		job_release(job);
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	}
+	if (len > 0)
+		memcpy(job->data, data, len);
+	job->len = len;
+	job->siglen = max;
+	job->md = md;
+	*out = job;
+	return 0;
+}
+
 int
 siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data, size_t len,
     unsigned char **sig, size_t *siglen)
 {
 	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *md = NULL;
-	unsigned char *buf = NULL;
+	struct p11_job *job = NULL;
 	size_t max, n;
 	int size, r = SITHS_ERR_INTERNAL;
 
@@ -911,6 +1210,8 @@ siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
 	if (!tok->logged_in)
 		return siths_fail(tok->ctx, SITHS_ERR_CARD_NOT_LOGGED_IN,
 		    "the card in '%s' is asked to sign before a PIN login", tok->reader);
+	if (module_hung())
+		return hung_fail(tok->ctx);
 	if ((r = token_private_key(tok, i, &pkey)) != 0 || (r = sign_init(tok, pkey, &md)) != 0)
 		goto out;
 	if ((size = EVP_PKEY_get_size(pkey)) <= 0 || (size_t)size > P11_MAX_SIG) {
@@ -918,29 +1219,30 @@ siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
 		    "the key on the card in '%s' has an unusable size (%d)", tok->reader, size);
 		goto out;
 	}
-	max = n = (size_t)size;
-	if ((buf = malloc(max)) == NULL) {
-		r = siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	max = (size_t)size;
+	if ((r = sign_job(tok, md, data, len, max, &job)) != 0)
 		goto out;
-	}
-	if (EVP_DigestSign(md, buf, &n, data, len) != 1) {
-		r = card_fail(tok, SITHS_ERR_CARD_SIGN, "sign", tok->reader);
+	md = NULL; /* transferred */
+	if ((r = job_run(tok->ctx, job, "signing")) != 0)
+		goto out;
+	if (!job->ok) {
+		r = card_fail_rv(tok, job->rv, SITHS_ERR_CARD_SIGN, "sign", tok->reader);
 		if (r == SITHS_ERR_CARD_NOT_LOGGED_IN)
 			tok->logged_in = 0;
 		goto out;
 	}
-	if (n == 0 || n > max) {
+	if ((n = job->siglen) == 0 || n > max) {
 		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
 		    "the card in '%s' returned a signature of %zu bytes", tok->reader, n);
 		goto out;
 	}
-	*sig = buf;
-	buf = NULL; /* transferred */
+	*sig = job->sig;
+	job->sig = NULL; /* transferred */
 	*siglen = n;
 	/* success */
 	r = 0;
  out:
-	free(buf);
+	job_release(job);
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();

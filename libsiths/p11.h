@@ -1,7 +1,11 @@
 /*
  * p11.h - the one internal interface to cards: a PKCS#11 module through
- * libp11. Nothing outside p11.c touches PKCS#11, so that card access can
- * later move into a helper process with a hard deadline.
+ * libp11. Nothing outside p11.c touches PKCS#11.
+ *
+ * Listing the slots (in open), login and signing wait at most [card]
+ * timeout_ms for the module and then fail with SITHS_ERR_CARD_TIMEOUT. A
+ * module that overran a deadline is never called again in this process:
+ * every later call fails with SITHS_ERR_CARD_MODULE until a restart.
  */
 #ifndef SITHS_P11_H
 #define SITHS_P11_H

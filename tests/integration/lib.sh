@@ -79,11 +79,18 @@ card() {
 }
 
 # Run the siths tool in the environment: sets $out (stdout) and $rc.
+# $TOOL_WRAP (e.g. "timeout 10") runs in front of the tool when set.
 run_tool() {
+  local mock=() v
+  # the mock PKCS#11 module's settings (tests/mock/mock-pkcs11.c), when set
+  for v in MOCK_PKCS11_FAULT MOCK_PKCS11_REAL; do
+    [ -z "${!v:-}" ] || mock+=("$v=${!v}")
+  done
   set +e
   # sithsenv exec exports env.sh again: pass this shell's card choice through.
-  out=$(in_env env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$SITHS_TOOL" --config "$SITHS_CONF" "$@" \
-    2>"$STATE/tool.err")
+  # shellcheck disable=SC2086
+  out=$(in_env env SOFTHSM2_CONF="$SOFTHSM2_CONF" ${mock[@]+"${mock[@]}"} ${TOOL_WRAP:-} \
+    "$SITHS_TOOL" --config "$SITHS_CONF" "$@" 2>"$STATE/tool.err")
   rc=$?
   set -e
 }

@@ -52,6 +52,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->rev_soft, 0);
 	assert_int_equal(cfg->pin_min, 6);
 	assert_int_equal(cfg->pin_max, 8);
+	assert_int_equal(cfg->card_timeout_ms, 10000);
 	assert_int_equal(cfg->allow_root, 0);
 	assert_string_equal(cfg->hsa_base, "c=SE");
 	assert_int_equal(cfg->hsa_id_prefixes.n, 1);
@@ -85,6 +86,7 @@ test_full_contract(void **state)
 	    "[card]\n"
 	    "pin_min = 6\n"
 	    "pin_max = 8\n"
+	    "timeout_ms = 2500\n"
 	    "[pam]\n"
 	    "user_map = file:/etc/siths/users.map\n"
 	    "allow_root = yes\n";
@@ -105,6 +107,7 @@ test_full_contract(void **state)
 	assert_int_equal(cfg->hsa_uris.n, 2);
 	assert_string_equal(cfg->hsa_uris.v[1], "ldaps://hsa2.example");
 	assert_int_equal(cfg->hsa_bind, SITHS_BIND_SIMPLE);
+	assert_int_equal(cfg->card_timeout_ms, 2500);
 	assert_int_equal(cfg->allow_root, 1);
 	siths_config_free(&cfg);
 }
@@ -154,6 +157,10 @@ test_errors_name_line_and_key(void **state)
 	    SITHS_ERR_CONFIG_MISSING, "bind_dn and bind_password_file");
 	expect_error("[trust]\nanchors = /r.pem\n[card]\npin_min = 8\npin_max = 6\n",
 	    SITHS_ERR_CONFIG_VALUE, "pin_min 8 is above pin_max 6");
+	expect_error("[trust]\nanchors = /r.pem\n[card]\ntimeout_ms = 99\n",
+	    SITHS_ERR_CONFIG_VALUE, "[card] timeout_ms: '99' is not a whole number from 100");
+	expect_error("[trust]\nanchors = /r.pem\n[card]\ntimeout_ms = 600001\n",
+	    SITHS_ERR_CONFIG_VALUE, "[card] timeout_ms");
 	expect_error("[trust]\nanchors = /r.pem\n[pam]\nallow_root = maybe\n",
 	    SITHS_ERR_CONFIG_VALUE, "allow_root");
 	expect_error("[trust]\nanchors = /r.pem\n[pam]\nuser_map = users.map\n",
