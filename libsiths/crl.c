@@ -25,31 +25,8 @@
 #include "crl.h"
 #include "error.h"
 #include "http.h"
+#include "timeutil.h"
 #include "log.h"
-
-static int
-asn1_to_time(const ASN1_TIME *t, time_t *out)
-{
-	struct tm tm;
-
-	*out = 0;
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
-		ERR_clear_error();
-		return -1;
-	}
-	*out = timegm(&tm);
-	return 0;
-}
-
-static const char *
-fmt_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-	return buf;
-}
 
 /* The URI of a GENERAL_NAME if it is an http:// one, else NULL. */
 static char *
@@ -375,14 +352,14 @@ check_window(const siths_ctx *ctx, X509_CRL *crl, time_t at, const char *source,
 	time_t now = time(NULL), t = at != 0 ? at : now;
 	char a[64], b[64];
 
-	if (asn1_to_time(X509_CRL_get0_lastUpdate(crl), &ans->this_update) != 0 ||
-	    (next != NULL && asn1_to_time(next, &ans->next_update) != 0))
+	if (siths_asn1_time(X509_CRL_get0_lastUpdate(crl), &ans->this_update) != 0 ||
+	    (next != NULL && siths_asn1_time(next, &ans->next_update) != 0))
 		return siths_fail(ctx, SITHS_ERR_CRL_INVALID,
 		    "%s: malformed thisUpdate or nextUpdate", source);
 	if (ans->this_update > now + SITHS_CRL_SKEW)
 		return siths_fail(ctx, SITHS_ERR_CRL_INVALID,
 		    "%s: issued in the future, at %s (is a clock wrong?)", source,
-		    fmt_time(ans->this_update, a, sizeof(a)));
+		    siths_fmt_time(ans->this_update, a, sizeof(a)));
 	if (next == NULL)
 		return siths_fail(ctx, SITHS_ERR_REVOCATION_STALE,
 		    "%s: no nextUpdate, so its freshness cannot be judged", source);
@@ -392,7 +369,7 @@ check_window(const siths_ctx *ctx, X509_CRL *crl, time_t at, const char *source,
 	if (ans->next_update + SITHS_CRL_SKEW < t)
 		return siths_fail(ctx, SITHS_ERR_REVOCATION_STALE,
 		    "%s: expired at %s (nextUpdate; checked at %s)", source,
-		    fmt_time(ans->next_update, a, sizeof(a)), fmt_time(t, b, sizeof(b)));
+		    siths_fmt_time(ans->next_update, a, sizeof(a)), siths_fmt_time(t, b, sizeof(b)));
 	return 0;
 }
 
@@ -445,8 +422,8 @@ siths_crl_lookup(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *so
 	ans->reason = -1;
 	ans->revoked_at = 0;
 	/* Verified before (maybe when it was cached): the times parse. */
-	(void)asn1_to_time(X509_CRL_get0_lastUpdate(crl), &ans->this_update);
-	(void)asn1_to_time(X509_CRL_get0_nextUpdate(crl), &ans->next_update);
+	(void)siths_asn1_time(X509_CRL_get0_lastUpdate(crl), &ans->this_update);
+	(void)siths_asn1_time(X509_CRL_get0_nextUpdate(crl), &ans->next_update);
 	/* 2 means "removeFromCRL", which only delta CRLs carry: not revoked. */
 	if (X509_CRL_get0_by_cert(crl, &rev, leaf) != 1 || rev == NULL) {
 		ERR_clear_error();
@@ -456,10 +433,10 @@ siths_crl_lookup(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *so
 	if ((reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL)) != NULL)
 		ans->reason = (int)ASN1_ENUMERATED_get(reason);
 	ASN1_ENUMERATED_free(reason);
-	(void)asn1_to_time(X509_REVOKED_get0_revocationDate(rev), &ans->revoked_at);
+	(void)siths_asn1_time(X509_REVOKED_get0_revocationDate(rev), &ans->revoked_at);
 	ERR_clear_error();
 	return siths_fail(ctx, SITHS_ERR_CERT_REVOKED,
 	    "the certificate was revoked at %s (reason: %s), according to %s",
-	    fmt_time(ans->revoked_at, when, sizeof(when)),
+	    siths_fmt_time(ans->revoked_at, when, sizeof(when)),
 	    ans->reason >= 0 ? OCSP_crl_reason_str(ans->reason) : "no reason given", source);
 }

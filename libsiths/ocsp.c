@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "timeutil.h"
 #include "log.h"
 #include "ocsp.h"
 
@@ -38,30 +39,6 @@ openssl_reason(char *buf, size_t len)
 	    "the responder is neither the CA nor authorised by it", *data != '\0' ? ": " : "",
 	    data);
 	ERR_clear_error();
-	return buf;
-}
-
-static int
-asn1_to_time(const ASN1_GENERALIZEDTIME *t, time_t *out)
-{
-	struct tm tm;
-
-	*out = 0;
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
-		ERR_clear_error();
-		return -1;
-	}
-	*out = timegm(&tm);
-	return 0;
-}
-
-static const char *
-fmt_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
 	return buf;
 }
 
@@ -235,7 +212,7 @@ find_single(const siths_ctx *ctx, OCSP_BASICRESP *bs, const struct siths_ocsp_ve
 	single = OCSP_resp_get0(bs, idx);
 	ans->reason = -1;
 	ans->status = OCSP_single_get0_status(single, &ans->reason, &rev, thisupd, nextupd);
-	if (ans->status == V_OCSP_CERTSTATUS_REVOKED && asn1_to_time(rev, &ans->revoked_at) != 0)
+	if (ans->status == V_OCSP_CERTSTATUS_REVOKED && siths_asn1_time(rev, &ans->revoked_at) != 0)
 		return siths_fail(ctx, SITHS_ERR_OCSP_INVALID, "%s: malformed revocation time",
 		    v->source);
 	if (ans->status != V_OCSP_CERTSTATUS_GOOD && ans->status != V_OCSP_CERTSTATUS_REVOKED &&
@@ -257,24 +234,24 @@ check_window(const siths_ctx *ctx, const ASN1_GENERALIZEDTIME *thisupd,
 	time_t now = time(NULL), t = v->at != 0 ? v->at : now;
 	char a[64], b[64];
 
-	if (asn1_to_time(thisupd, &ans->this_update) != 0 ||
-	    (nextupd != NULL && asn1_to_time(nextupd, &ans->next_update) != 0))
+	if (siths_asn1_time(thisupd, &ans->this_update) != 0 ||
+	    (nextupd != NULL && siths_asn1_time(nextupd, &ans->next_update) != 0))
 		return siths_fail(ctx, SITHS_ERR_OCSP_INVALID, "%s: malformed thisUpdate or "
 		    "nextUpdate", v->source);
 	if (ans->this_update > now + SITHS_OCSP_SKEW)
 		return siths_fail(ctx, SITHS_ERR_OCSP_INVALID, "%s: thisUpdate %s is in the "
-		    "future (is a clock wrong?)", v->source, fmt_time(ans->this_update, a,
+		    "future (is a clock wrong?)", v->source, siths_fmt_time(ans->this_update, a,
 		    sizeof(a)));
 	if (nextupd != NULL && ans->next_update < ans->this_update)
 		return siths_fail(ctx, SITHS_ERR_OCSP_INVALID,
 		    "%s: nextUpdate is before thisUpdate", v->source);
 	if (nextupd != NULL && ans->next_update + SITHS_OCSP_SKEW < t)
 		return siths_fail(ctx, SITHS_ERR_REVOCATION_STALE, "%s: the response expired at %s "
-		    "(nextUpdate; checked at %s)", v->source, fmt_time(ans->next_update, a,
-		    sizeof(a)), fmt_time(t, b, sizeof(b)));
+		    "(nextUpdate; checked at %s)", v->source, siths_fmt_time(ans->next_update, a,
+		    sizeof(a)), siths_fmt_time(t, b, sizeof(b)));
 	if (nextupd == NULL && !ans->nonce_checked && ans->this_update + SITHS_OCSP_SKEW < t)
 		return siths_fail(ctx, SITHS_ERR_REVOCATION_STALE, "%s: the response from %s has "
-		    "neither our nonce nor a nextUpdate", v->source, fmt_time(ans->this_update, a,
+		    "neither our nonce nor a nextUpdate", v->source, siths_fmt_time(ans->this_update, a,
 		    sizeof(a)));
 	return 0;
 }
@@ -293,7 +270,7 @@ siths_ocsp_answer_status(const siths_ctx *ctx, const struct siths_ocsp_answer *a
 		why = ans->reason >= 0 ? OCSP_crl_reason_str(ans->reason) : "no reason given";
 		return siths_fail(ctx, SITHS_ERR_CERT_REVOKED,
 		    "the certificate was revoked at %s (reason: %s), according to %s",
-		    fmt_time(ans->revoked_at, when, sizeof(when)), why, source);
+		    siths_fmt_time(ans->revoked_at, when, sizeof(when)), why, source);
 	default:
 		return siths_fail(ctx, SITHS_ERR_REVOCATION_UNKNOWN,
 		    "%s does not know the certificate (status unknown)", source);

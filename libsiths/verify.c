@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "log.h"
 #include "revocation.h"
+#include "timeutil.h"
 #include "verify.h"
 
 /* Largest certificate accepted, DER. Real SITHS certificates are ~2 KiB. */
@@ -357,10 +358,8 @@ cache_expiry(const struct siths_identity *id, X509 *leaf, time_t now)
 {
 	time_t until = now + SITHS_VERIFY_CACHE_TTL;
 	time_t not_after = 0;
-	struct tm tm;
 
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1)
-		not_after = timegm(&tm);
+	(void)siths_asn1_time(X509_get0_notAfter(leaf), &not_after);
 	if (not_after != 0 && not_after < until)
 		until = not_after;
 	if (id->rev_next_update != 0 && id->rev_next_update < until)
