@@ -1,5 +1,5 @@
 /*
- * auth.c - a login, start to end: find the card, check the PIN's form,
+ * auth.c - a login with a card found by card.c: check the PIN's form,
  * log in, make the card sign a fresh host challenge and check that
  * signature before believing anything the card says, then validate the
  * certificate and resolve the holder in HSA. Also the same for a
@@ -10,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+#include <stdint.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "card.h"
 #include "cert.h"
 #include "ctx.h"
 #include "error.h"
@@ -24,176 +25,10 @@
 #include "identity.h"
 #include "log.h"
 #include "p11.h"
-#include "pcsc.h"
 #include "verify.h"
 
 /* Bytes of host randomness the card signs; 32 cannot be guessed or replayed. */
 #define SITHS_CHALLENGE_LEN 32
-/* How often a waiting call looks for a card again. */
-#define SITHS_CARD_POLL_MS 250
-
-struct siths_card {
-	siths_ctx *ctx;
-	struct siths_p11_token *tok;
-	size_t cert_index;      /* the authentication certificate on the token */
-	char *hsa_id;           /* from that certificate, unvalidated: for prompts */
-	int logged_in;
-};
-
-/* The first certificate usable for login; signature certificates never are. */
-static int
-choose_auth_cert(siths_ctx *ctx, struct siths_p11_token *tok, size_t *index)
-{
-	size_t i, n = siths_p11_cert_count(tok), signing = 0;
-	uint32_t ku;
-
-	for (i = 0; i < n; i++) {
-		ku = X509_get_key_usage(siths_p11_cert(tok, i));
-		if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE)) {
-			*index = i;
-			return 0;
-		}
-		signing += siths_cert_is_signature_only(siths_p11_cert(tok, i));
-	}
-	if (n > 0 && signing == n)
-		return siths_fail(ctx, SITHS_ERR_CERT_SIGNATURE_ONLY,
-		    "the card in '%s' holds only signature certificates (nonRepudiation), "
-		    "which never log anyone in", siths_p11_reader(tok));
-	return siths_fail(ctx, SITHS_ERR_CARD_NO_CERT,
-	    "the card in '%s' holds %zu certificate(s) with a key, none for authentication "
-	    "(keyUsage digitalSignature)", siths_p11_reader(tok), n);
-}
-
-static long
-ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
-}
-
-/*
- * Wait for the card with PC/SC events where pcscd runs; where it does not
- * (a software token such as SoftHSM2), look at the PKCS#11 slots now and
- * then instead.
- */
-static int
-open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11_token **tok)
-{
-	struct timespec start, pause = { 0, SITHS_CARD_POLL_MS * 1000000L };
-	char *reader = NULL;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (timeout_ms > 0) {
-		r = siths_pcsc_wait(ctx, pattern, timeout_ms, &reader);
-		if (r == SITHS_ERR_CARD_CANCELLED)
-			return r;
-		if (r == 0) {
-			/* the module's slot for that reader is named after it */
-			r = siths_p11_open(ctx, reader, tok);
-			free(reader);
-			return r;
-		}
-		siths_clear_error(ctx);
-	}
-	for (;;) {
-		r = siths_p11_open(ctx, pattern, tok);
-		if (r != SITHS_ERR_CARD_ABSENT || ms_since(&start) >= timeout_ms)
-			return r;
-		nanosleep(&pause, NULL);
-	}
-}
-
-int
-siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int timeout_ms, siths_card **out)
-{
-	struct siths_p11_token *tok = NULL;
-	siths_card *card = NULL;
-	char *hsa_id = NULL;
-	size_t index = 0;
-	int r = SITHS_ERR_INTERNAL;
-
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || ctx->cfg == NULL || out == NULL || timeout_ms < 0)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	siths_clear_error(ctx);
-	if (reader_pattern == NULL || *reader_pattern == '\0')
-		reader_pattern = ctx->cfg->card_reader;
-	if ((r = siths_p11_init(ctx)) != 0 ||
-	    (r = open_token(ctx, reader_pattern, timeout_ms, &tok)) != 0 ||
-	    (r = choose_auth_cert(ctx, tok, &index)) != 0)
-		goto out;
-	/* A card without a readable HSA-id can still be refused later with a reason. */
-	if (siths_cert_hsa_id(ctx, siths_p11_cert(tok, index), &hsa_id) != 0)
-		siths_clear_error(ctx);
-	if ((card = calloc(1, sizeof(*card))) == NULL) {
-		r = SITHS_ERR_NOMEM;
-		goto out;
-	}
-	card->ctx = ctx;
-	card->tok = tok;
-	tok = NULL;             /* transferred */
-	card->cert_index = index;
-	card->hsa_id = hsa_id;
-	hsa_id = NULL;          /* transferred */
-	siths_info(ctx, "card '%s' in '%s'", siths_p11_label(card->tok),
-	    siths_p11_reader(card->tok));
-	/* success */
-	*out = card;
-	r = 0;
-out:
-	siths_p11_close(&tok);
-	free(hsa_id);
-	return r;
-}
-
-void
-siths_card_free(siths_card **cardp)
-{
-	if (cardp == NULL || *cardp == NULL)
-		return;
-	siths_p11_close(&(*cardp)->tok);
-	free((*cardp)->hsa_id);
-	free(*cardp);
-	*cardp = NULL;
-}
-
-void
-siths_ctx_cancel_wait(siths_ctx *ctx)
-{
-	siths_pcsc_cancel(ctx);
-}
-
-const char *
-siths_card_token_label(const siths_card *card)
-{
-	return card != NULL ? siths_p11_label(card->tok) : NULL;
-}
-
-const char *
-siths_card_reader(const siths_card *card)
-{
-	return card != NULL ? siths_p11_reader(card->tok) : NULL;
-}
-
-const char *
-siths_card_hsa_id(const siths_card *card)
-{
-	return card != NULL ? card->hsa_id : NULL;
-}
-
-int
-siths_card_pin_state(siths_card *card, siths_pin_state *state)
-{
-	if (state != NULL)
-		*state = 0;
-	if (card == NULL || state == NULL)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	return siths_p11_pin_state(card->tok, state);
-}
 
 /* The PIN's form, checked before the card is touched so a typo costs no try. */
 static int
@@ -224,7 +59,7 @@ read_state_after(siths_card *card, int r, siths_pin_state *state)
 	char detail[SITHS_ERRMSG_MAX];
 
 	snprintf(detail, sizeof(detail), "%s", siths_ctx_errmsg(card->ctx));
-	if (siths_p11_pin_state(card->tok, state) != 0 && r != 0)
+	if (siths_card_pin_state(card, state) != 0 && r != 0)
 		siths_fail(card->ctx, r, "%s", detail);
 }
 
@@ -242,15 +77,21 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 	/* Every try starts logged out, so a failed try never rides on an earlier one. */
 	card->logged_in = 0;
 	siths_p11_logout(card->tok);
-	if ((r = check_pin_form(card->ctx, pin)) != 0)
+	if (pin != NULL && (r = check_pin_form(card->ctx, pin)) != 0)
 		return r;
 	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
 		return r;
+	if (pin == NULL && !(before & SITHS_PIN_PAD))
+		return siths_fail(card->ctx, SITHS_ERR_PIN_EMPTY,
+		    "no PIN was entered, and the reader has no PIN pad to ask for it");
 	if (before & SITHS_PIN_LOCKED) {
 		r = siths_fail(card->ctx, SITHS_ERR_PIN_LOCKED,
 		    "the PIN is locked; unlock the card with its PUK");
 	} else if ((r = siths_p11_login(card->tok, pin)) == 0) {
 		card->logged_in = 1;
+		card->wrong_pin = 0;
+	} else if (r == SITHS_ERR_PIN_INCORRECT) {
+		card->wrong_pin = 1;
 	}
 	if (state != NULL)
 		read_state_after(card, r, state);
@@ -291,7 +132,7 @@ prove_possession(siths_card *card, X509 *cert)
 	} while (got == -1 && errno == EINTR);
 	if (got != (ssize_t)sizeof(challenge))
 		return siths_fail(card->ctx, SITHS_ERR_INTERNAL, "the host RNG failed");
-	if ((r = siths_p11_sign(card->tok, card->cert_index, challenge, sizeof(challenge), &sig,
+	if ((r = siths_p11_sign(card->tok, card->chosen, challenge, sizeof(challenge), &sig,
 	    &siglen)) == 0)
 		r = verify_signature(card->ctx, cert, challenge, sizeof(challenge), sig, siglen);
 	explicit_bzero(challenge, sizeof(challenge));
@@ -332,7 +173,9 @@ siths_card_authenticate(siths_card *card, siths_identity **out)
 	if (!card->logged_in)
 		return siths_fail(card->ctx, SITHS_ERR_CARD_NOT_LOGGED_IN,
 		    "siths_card_login() must succeed first");
-	cert = siths_p11_cert(card->tok, card->cert_index);
+	if (card->chosen == SIZE_MAX)
+		return siths_card_no_identity(card);
+	cert = siths_p11_cert(card->tok, card->chosen);
 	if ((r = prove_possession(card, cert)) != 0 ||
 	    (r = siths_verify_x509(card->ctx, cert, NULL, &cert_id)) != 0 ||
 	    (r = resolve_holder(card->ctx, cert_id, out)) != 0)

@@ -547,6 +547,7 @@ static const struct key_spec key_table[] = {
 	{ "card", "pin_min", parse_int, F(pin_min), 4, 64 },
 	{ "card", "pin_max", parse_int, F(pin_max), 4, 64 },
 	{ "card", "timeout_ms", parse_int, F(card_timeout_ms), 100, 600000 },
+	{ "card", "pinpad_timeout_ms", parse_int, F(pinpad_timeout_ms), 1000, 600000 },
 	{ "pam", "user_map", parse_user_map, F(user_map), 0, 0 },
 	{ "pam", "allow_root", parse_bool, F(allow_root), 0, 0 },
 };
@@ -660,6 +661,8 @@ set_defaults(struct siths_config *cfg)
 	cfg->pin_min = 6;
 	cfg->pin_max = 8;
 	cfg->card_timeout_ms = 10000;
+	/* a person typing on the reader, not a module answering */
+	cfg->pinpad_timeout_ms = 60000;
 	cfg->allow_root = 0;
 }
 

@@ -120,6 +120,7 @@ struct siths_config {
 	int pin_min;
 	int pin_max;
 	int card_timeout_ms;           /* deadline of one call into the module */
+	int pinpad_timeout_ms;         /* deadline of a login on a reader's PIN pad */
 
 	/* [pam] */
 	char *user_map;

@@ -26,9 +26,12 @@
  * guarded by one mutex; a token is used by one thread at a time and must be
  * closed before its context is freed.
  *
- * Deadlines: the module calls that wait on a card or reader (listing the
- * slots, login, signing) run on a worker thread while the caller waits at
- * most [card] timeout_ms. A thread stuck in a module cannot be stopped
+ * Deadlines: every module call that can reach a card or reader (C_Initialize,
+ * listing slots and objects, token and session state, opening and closing
+ * sessions, login, logout, signing) runs on a worker thread while the caller
+ * waits at most [card] timeout_ms. Only releasing the slot list
+ * (C_CloseAllSessions) and unloading (C_Finalize) run on the caller's thread:
+ * both are skipped once the module hung. A thread stuck in a module cannot be stopped
  * safely, so at the deadline it is left where it is, and the module counts
  * as hung for the rest of the process: nothing calls into it, frees or
  * unloads it again, and every card call fails with SITHS_ERR_CARD_MODULE
@@ -207,14 +210,28 @@ struct p11_job {
 	int ok;                        /* results, read once done */
 	CK_RV rv;
 
-	PKCS11_CTX *pctx;              /* listing the slots */
+	PKCS11_CTX *pctx;              /* loading the module, listing the slots */
+	char *path;                    /* the module, the job's own copy */
 	PKCS11_SLOT *slots;            /* left to leak if the caller is gone */
 	unsigned int nslots;
+
+	PKCS11_TOKEN *token;           /* listing a token's objects (libp11's arrays) */
+	int hidden_keys;
+	PKCS11_CERT *certs;
+	unsigned int ncerts;
+	PKCS11_KEY *prv, *pub;
+	unsigned int nprv, npub;
+	const char *failed;            /* which listing failed */
+
+	CK_SLOT_ID slot;               /* token and session state */
+	CK_TOKEN_INFO token_info;
+	CK_SESSION_INFO session_info;
 
 	CK_FUNCTION_LIST_PTR fn;       /* login */
 	CK_SESSION_HANDLE session;
 	CK_UTF8CHAR pin[P11_MAX_PIN];  /* the job's own copy, wiped */
 	CK_ULONG pin_len;
+	int pin_pad;                   /* the reader's PIN pad asks instead */
 
 	EVP_MD_CTX *md;                /* signing */
 	unsigned char *data;
@@ -267,6 +284,7 @@ job_release(struct p11_job *job)
 	if (!last)
 		return;
 	explicit_bzero(job->pin, sizeof(job->pin));
+	free(job->path);
 	EVP_MD_CTX_free(job->md);
 	free(job->data);
 	free(job->sig);
@@ -325,12 +343,13 @@ deadline_at(struct timespec *until, int ms)
  * marked hung and SITHS_ERR_CARD_TIMEOUT returned; what names the call.
  */
 static int
-job_run(const siths_ctx *ctx, struct p11_job *job, const char *what)
+job_run_within(const siths_ctx *ctx, struct p11_job *job, const char *what, int ms,
+    const char *setting)
 {
 	struct timespec until;
 	pthread_t tid;
 	sigset_t all, old;
-	int ms = ctx->cfg->card_timeout_ms, err, done;
+	int err, done;
 
 	/* signals belong to the application's threads, never to the worker */
 	sigfillset(&all);
@@ -359,8 +378,77 @@ job_run(const siths_ctx *ctx, struct p11_job *job, const char *what)
 	library_pin();
 	pthread_detach(tid);
 	return siths_fail(ctx, SITHS_ERR_CARD_TIMEOUT,
-	    "the PKCS#11 module did not finish %s within %d ms ([card] timeout_ms); "
-	    "it is not used again in this process", what, ms);
+	    "the PKCS#11 module did not finish %s within %d ms ([card] %s); "
+	    "it is not used again in this process", what, ms, setting);
+}
+
+static int
+job_run(const siths_ctx *ctx, struct p11_job *job, const char *what)
+{
+	return job_run_within(ctx, job, what, ctx->cfg->card_timeout_ms, "timeout_ms");
+}
+
+/*
+ * The short module calls, each under the deadline like the long ones: a
+ * reader that stops answering can hang any call that reaches the card.
+ */
+static void
+token_info_run(struct p11_job *job)
+{
+	job->rv = job->fn->C_GetTokenInfo(job->slot, &job->token_info);
+}
+
+static void
+session_info_run(struct p11_job *job)
+{
+	job->rv = job->fn->C_GetSessionInfo(job->session, &job->session_info);
+}
+
+static void
+session_open_run(struct p11_job *job)
+{
+	job->rv = job->fn->C_OpenSession(job->slot, CKF_SERIAL_SESSION, NULL, NULL,
+	    &job->session);
+}
+
+static void
+logout_run(struct p11_job *job)
+{
+	(void)job->fn->C_Logout(job->session);
+}
+
+static void
+session_end_run(struct p11_job *job)
+{
+	(void)job->fn->C_Logout(job->session);
+	(void)job->fn->C_CloseSession(job->session);
+}
+
+/*
+ * Run one of the calls above on fn for slot and session; the job, with
+ * its results, is returned in *out for the caller to read and release.
+ */
+static int
+module_call(const siths_ctx *ctx, CK_FUNCTION_LIST_PTR fn, void (*run)(struct p11_job *),
+    CK_SLOT_ID slot, CK_SESSION_HANDLE session, const char *what, struct p11_job **out)
+{
+	struct p11_job *job;
+	int r;
+
+	*out = NULL;
+	if (module_hung())
+		return hung_fail(ctx);
+	if ((job = job_new(run)) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	job->fn = fn;
+	job->slot = slot;
+	job->session = session;
+	if ((r = job_run(ctx, job, what)) != 0) {
+		job_release(job);
+		return r;
+	}
+	*out = job;
+	return 0;
 }
 
 /*
@@ -404,15 +492,24 @@ module_open(siths_ctx *ctx, const char *path, void **dlp, CK_FUNCTION_LIST_PTR *
 	return r;
 }
 
+/* libp11 loads the module again (its own dlopen) and calls C_Initialize. */
+static void
+load_run(struct p11_job *job)
+{
+	job->ok = PKCS11_CTX_load(job->pctx, job->path) == 0;
+	job->rv = job->ok ? CKR_OK : queue_ckr();
+	ERR_clear_error();
+}
+
 /* Load the module into p11; called with its lock held. */
 static int
 module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
 {
 	PKCS11_CTX *pctx = NULL;
 	CK_FUNCTION_LIST_PTR fn = NULL;
+	struct p11_job *job = NULL;
 	void *dl = NULL;
 	char why[512];
-	CK_RV rv;
 	int r = SITHS_ERR_INTERNAL;
 
 	if (path == NULL || *path == '\0')
@@ -432,11 +529,19 @@ module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
 		r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (PKCS11_CTX_load(pctx, path) != 0) {
-		rv = queue_ckr();
+	if ((job = job_new(load_run)) == NULL || (job->path = strdup(path)) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	job->pctx = pctx;
+	if ((r = job_run(ctx, job, "C_Initialize")) != 0) {
+		pctx = NULL; /* the worker may still use it: left to leak */
+		goto out;
+	}
+	if (!job->ok) {
 		r = siths_fail(ctx, SITHS_ERR_CARD_MODULE,
 		    "the PKCS#11 module %s does not initialise (CKR 0x%lx)", path,
-		    (unsigned long)rv);
+		    (unsigned long)job->rv);
 		goto out;
 	}
 	siths_debug(ctx, "PKCS#11 module %s loaded", path);
@@ -448,9 +553,10 @@ module_load(siths_ctx *ctx, struct siths_p11 *p11, const char *path)
 	/* success */
 	r = 0;
  out:
+	job_release(job);
 	if (pctx != NULL)
 		PKCS11_CTX_free(pctx); /* never loaded: libp11 0.4.12 cannot unload it */
-	if (dl != NULL)
+	if (dl != NULL && !module_hung())
 		dlclose(dl);
 	ERR_clear_error();
 	return r;
@@ -616,35 +722,70 @@ card_fail(struct siths_p11_token *tok, int otherwise, const char *what, const ch
  * Read the certificates of the card in slot and keep those with a key.
  * SITHS_ERR_CARD_NO_CERT when there is none.
  */
+static void
+objects_run(struct p11_job *job)
+{
+	PKCS11_TOKEN *t = job->token;
+
+	job->ok = 0;
+	job->failed = "list the certificates";
+	if (PKCS11_enumerate_certs(t, &job->certs, &job->ncerts) != 0)
+		goto out;
+	job->failed = "list the private keys";
+	if (PKCS11_enumerate_keys(t, &job->prv, &job->nprv) != 0)
+		goto out;
+	job->failed = "list the public keys";
+	if (job->hidden_keys && PKCS11_enumerate_public_keys(t, &job->pub, &job->npub) != 0)
+		goto out;
+	job->ok = 1;
+	job->failed = NULL;
+ out:
+	job->rv = job->ok ? CKR_OK : queue_ckr();
+	ERR_clear_error();
+}
+
 static int
 token_take(struct siths_p11_token *tok, PKCS11_SLOT *slot, const char *reader)
 {
 	PKCS11_TOKEN *t = slot->token;
-	PKCS11_CERT *certs = NULL;
-	PKCS11_KEY *prv = NULL, *pub = NULL;
-	unsigned int ncerts = 0, nprv = 0, npub = 0, i;
+	struct p11_job *job = NULL;
+	unsigned int i;
 	int r = SITHS_ERR_INTERNAL;
 
-	if (PKCS11_enumerate_certs(t, &certs, &ncerts) != 0)
-		return card_fail(tok, SITHS_ERR_CARD_IO, "list the certificates", reader);
-	if (PKCS11_enumerate_keys(t, &prv, &nprv) != 0)
-		return card_fail(tok, SITHS_ERR_CARD_IO, "list the private keys", reader);
-	if (t->loginRequired && PKCS11_enumerate_public_keys(t, &pub, &npub) != 0)
-		return card_fail(tok, SITHS_ERR_CARD_IO, "list the public keys", reader);
-	/* libp11 has read them all already; we consider the first few */
-	for (i = 0; i < ncerts && tok->ncerts < P11_MAX_CERTS; i++) {
-		if ((r = cert_take(tok, &certs[i], prv, nprv, pub, npub, t->loginRequired)) != 0)
-			return r;
+	/* libp11 reads the objects into arrays of its token, which stay its own */
+	if ((job = job_new(objects_run)) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	job->token = t;
+	job->hidden_keys = t->loginRequired;
+	if ((r = job_run(tok->ctx, job, "listing the card's objects")) != 0)
+		goto out;
+	if (!job->ok) {
+		r = card_fail_rv(tok, job->rv, SITHS_ERR_CARD_IO, job->failed, reader);
+		goto out;
 	}
-	if (tok->ncerts == 0)
-		return SITHS_ERR_CARD_NO_CERT;
+	/* libp11 has read them all already; we consider the first few */
+	for (i = 0; i < job->ncerts && tok->ncerts < P11_MAX_CERTS; i++) {
+		if ((r = cert_take(tok, &job->certs[i], job->prv, job->nprv, job->pub, job->npub,
+		    job->hidden_keys)) != 0)
+			goto out;
+	}
+	if (tok->ncerts == 0) {
+		r = SITHS_ERR_CARD_NO_CERT;
+		goto out;
+	}
 	if ((tok->reader = text_copy(slot->description)) == NULL ||
 	    (tok->label = text_copy(t->label)) == NULL ||
-	    (tok->serial = text_copy(t->serialnr)) == NULL)
-		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	    (tok->serial = text_copy(t->serialnr)) == NULL) {
+		r = siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	tok->slot = slot;
 	tok->slot_id = PKCS11_get_slotid_from_slot(slot);
-	return 0;
+	/* success */
+	r = 0;
+ out:
+	job_release(job);
+	return r;
 }
 
 static int
@@ -661,15 +802,19 @@ slot_busy(const struct siths_p11 *p11, CK_SLOT_ID id)
 
 /*
  * Is an initialised token in the slot now? The shared list may be older
- * than the last card removal.
+ * than the last card removal. 1 yes, 0 no, or the failure of the call.
  */
 static int
-slot_ready(const struct siths_p11 *p11, CK_SLOT_ID id)
+slot_ready(const siths_ctx *ctx, const struct siths_p11 *p11, CK_SLOT_ID id)
 {
-	CK_TOKEN_INFO info;
+	struct p11_job *job = NULL;
+	int r;
 
-	return p11->fn->C_GetTokenInfo(id, &info) == CKR_OK &&
-	    (info.flags & CKF_TOKEN_INITIALIZED) != 0;
+	if ((r = module_call(ctx, p11->fn, token_info_run, id, 0, "C_GetTokenInfo", &job)) != 0)
+		return r;
+	r = job->rv == CKR_OK && (job->token_info.flags & CKF_TOKEN_INITIALIZED) != 0;
+	job_release(job);
+	return r;
 }
 
 /*
@@ -698,7 +843,9 @@ token_choose(struct siths_p11_token *tok, const char *pattern)
 			busy = 1;
 			continue;
 		}
-		if (!slot_ready(p11, id))
+		if ((r = slot_ready(tok->ctx, p11, id)) < 0)
+			return r;
+		if (r == 0)
 			continue;
 		text_fit(reader, slot->description);
 		if ((r = token_take(tok, slot, reader)) == 0)
@@ -728,10 +875,16 @@ token_choose(struct siths_p11_token *tok, const char *pattern)
 static int
 token_session(struct siths_p11_token *tok)
 {
+	struct p11_job *job = NULL;
 	CK_RV rv;
+	int r;
 
-	rv = tok->p11->fn->C_OpenSession(tok->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
-	    &tok->session);
+	if ((r = module_call(tok->ctx, tok->p11->fn, session_open_run, tok->slot_id, 0,
+	    "C_OpenSession", &job)) != 0)
+		return r;
+	rv = job->rv;
+	tok->session = job->session;
+	job_release(job);
 	if (rv != CKR_OK)
 		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
 		    "cannot open a session with the card in '%s' (CKR 0x%lx)", tok->reader,
@@ -745,19 +898,15 @@ token_session(struct siths_p11_token *tok)
 static void
 token_end_session(struct siths_p11_token *tok)
 {
-	CK_FUNCTION_LIST_PTR fn = tok->p11->fn;
+	struct p11_job *job = NULL;
 
 	if (!tok->have_session)
 		return;
-	if (module_hung()) {
-		tok->have_session = 0;
-		tok->logged_in = 0;
-		return;
-	}
 	/* also when a failed login left tok->logged_in unset: some cards keep
 	 * an earlier login across a failed one */
-	(void)fn->C_Logout(tok->session);
-	(void)fn->C_CloseSession(tok->session);
+	if (module_call(tok->ctx, tok->p11->fn, session_end_run, tok->slot_id, tok->session,
+	    "closing the session", &job) == 0)
+		job_release(job);
 	tok->have_session = 0;
 	tok->logged_in = 0;
 }
@@ -931,15 +1080,21 @@ siths_p11_cert(const struct siths_p11_token *tok, size_t i)
 static int
 token_present(struct siths_p11_token *tok)
 {
-	CK_SESSION_INFO info;
+	struct p11_job *job = NULL;
 	CK_RV rv;
+	int r;
 
 	if (module_hung())
 		return hung_fail(tok->ctx);
 	if (!tok->have_session)
 		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
 		    "the card in '%s' was removed", tok->reader);
-	if ((rv = tok->p11->fn->C_GetSessionInfo(tok->session, &info)) != CKR_OK)
+	if ((r = module_call(tok->ctx, tok->p11->fn, session_info_run, tok->slot_id,
+	    tok->session, "C_GetSessionInfo", &job)) != 0)
+		return r;
+	rv = job->rv;
+	job_release(job);
+	if (rv != CKR_OK)
 		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
 		    "the card in '%s' does not answer (CKR 0x%lx)", tok->reader,
 		    (unsigned long)rv);
@@ -950,13 +1105,20 @@ token_present(struct siths_p11_token *tok)
 static int
 token_info(struct siths_p11_token *tok, CK_TOKEN_INFO *info)
 {
+	struct p11_job *job = NULL;
 	CK_RV rv;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	if ((r = token_present(tok)) != 0)
 		return r;
-	if ((rv = tok->p11->fn->C_GetTokenInfo(tok->slot_id, info)) != CKR_OK)
+	if ((r = module_call(tok->ctx, tok->p11->fn, token_info_run, tok->slot_id, 0,
+	    "C_GetTokenInfo", &job)) != 0)
+		return r;
+	rv = job->rv;
+	*info = job->token_info;
+	job_release(job);
+	if (rv != CKR_OK)
 		return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
 		    "cannot read the state of the card in '%s' (CKR 0x%lx)", tok->reader,
 		    (unsigned long)rv);
@@ -1009,6 +1171,9 @@ login_fail(struct siths_p11_token *tok, CK_RV rv, size_t len)
 	case CKR_PIN_EXPIRED:
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_MUST_CHANGE,
 		    "the PIN of the card in '%s' has expired and must be changed", reader);
+	case CKR_FUNCTION_CANCELED:
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_CANCELLED,
+		    "the PIN entry on the reader '%s' was cancelled", reader);
 	case CKR_PIN_INVALID:
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_FORMAT,
 		    "the card in '%s' does not accept the characters of the PIN", reader);
@@ -1030,12 +1195,16 @@ login_run(struct p11_job *job)
 {
 	CK_FUNCTION_LIST_PTR fn = job->fn;
 
-	job->rv = fn->C_Login(job->session, CKU_USER, job->pin, job->pin_len);
+	/* no PIN on a protected authentication path: the reader's pad asks */
+	CK_UTF8CHAR_PTR pin = job->pin_pad ? NULL : job->pin;
+	CK_ULONG len = job->pin_pad ? 0 : job->pin_len;
+
+	job->rv = fn->C_Login(job->session, CKU_USER, pin, len);
 	if (job->rv == CKR_USER_ALREADY_LOGGED_IN) {
 		/* logged in before, by us or by other code in this process: the
 		 * card has not checked this PIN, so log out and let it */
 		(void)fn->C_Logout(job->session);
-		job->rv = fn->C_Login(job->session, CKU_USER, job->pin, job->pin_len);
+		job->rv = fn->C_Login(job->session, CKU_USER, pin, len);
 	}
 	/* not kept a moment longer than the module needs it */
 	explicit_bzero(job->pin, sizeof(job->pin));
@@ -1045,13 +1214,13 @@ int
 siths_p11_login(struct siths_p11_token *tok, const char *pin)
 {
 	struct p11_job *job = NULL;
-	size_t len;
+	size_t len = 0;
 	int r = SITHS_ERR_INTERNAL;
 
 	if (tok == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
-	/* a PIN pad (pin == NULL) comes with the reader layer */
-	if (pin == NULL || (len = strnlen(pin, P11_MAX_PIN + 1)) == 0)
+	/* pin == NULL: the reader's PIN pad asks (the caller checked it has one) */
+	if (pin != NULL && (len = strnlen(pin, P11_MAX_PIN + 1)) == 0)
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_EMPTY, "no PIN given");
 	if (len > P11_MAX_PIN)
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN is too long");
@@ -1066,10 +1235,17 @@ siths_p11_login(struct siths_p11_token *tok, const char *pin)
 	job->session = tok->session;
 	/* the job's own copy: a caller gone at the deadline takes its PIN with
 	 * it while the worker may still be in C_Login */
-	memcpy(job->pin, pin, len);
+	if (pin != NULL)
+		memcpy(job->pin, pin, len);
 	job->pin_len = len;
+	job->pin_pad = pin == NULL;
 	tok->logged_in = 0;
-	if ((r = job_run(tok->ctx, job, "the PIN login")) != 0)
+	if (pin == NULL)
+		r = job_run_within(tok->ctx, job, "the PIN entry on the reader's PIN pad",
+		    tok->ctx->cfg->pinpad_timeout_ms, "pinpad_timeout_ms");
+	else
+		r = job_run(tok->ctx, job, "the PIN login");
+	if (r != 0)
 		goto out;
 	if (job->rv != CKR_OK) {
 		r = login_fail(tok, job->rv, len);
@@ -1089,12 +1265,12 @@ siths_p11_logout(struct siths_p11_token *tok)
 {
 	if (tok == NULL || !tok->have_session)
 		return;
-	if (module_hung()) {
-		tok->logged_in = 0;
-		return;
-	}
+	struct p11_job *job = NULL;
+
 	/* also when tok->logged_in is unset: the card may hold an older login */
-	(void)tok->p11->fn->C_Logout(tok->session);
+	if (module_call(tok->ctx, tok->p11->fn, logout_run, tok->slot_id, tok->session,
+	    "C_Logout", &job) == 0)
+		job_release(job);
 	tok->logged_in = 0;
 }
 

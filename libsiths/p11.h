@@ -2,8 +2,8 @@
  * p11.h - the one internal interface to cards: a PKCS#11 module through
  * libp11. Nothing outside p11.c touches PKCS#11.
  *
- * Listing the slots (in open), login and signing wait at most [card]
- * timeout_ms for the module and then fail with SITHS_ERR_CARD_TIMEOUT. A
+ * Every call that reaches the module waits at most [card] timeout_ms for
+ * it and then fails with SITHS_ERR_CARD_TIMEOUT. A
  * module that overran a deadline is never called again in this process:
  * every later call fails with SITHS_ERR_CARD_MODULE until a restart.
  */
@@ -42,7 +42,9 @@ X509 *siths_p11_cert(const struct siths_p11_token *tok, size_t i);
 /* SITHS_PIN_* flags from the token's flags. */
 int siths_p11_pin_state(struct siths_p11_token *tok, siths_pin_state *state);
 
-/* C_Login as user. SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, ... */
+/* C_Login as user. SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, ...
+ * pin == NULL: the reader's PIN pad asks (within [card] pinpad_timeout_ms);
+ * SITHS_ERR_CARD_CANCELLED when the person cancels there. */
 int siths_p11_login(struct siths_p11_token *tok, const char *pin);
 
 /* Forget a login: the card asks for the PIN again before it signs. */

@@ -205,7 +205,9 @@ SITHS_API int siths_hsa_resolve(siths_ctx *ctx, const char *hsa_id, siths_identi
  */
 /* PIN state flags, from the token; 0 means nothing to warn about. */
 enum {
-	SITHS_PIN_COUNT_LOW = 1 << 0,   /* a wrong PIN has been entered */
+	/* a wrong PIN was entered since the last right one: the token says so,
+	 * or this siths_card saw it (some modules never say) */
+	SITHS_PIN_COUNT_LOW = 1 << 0,
 	SITHS_PIN_FINAL_TRY = 1 << 1,   /* the next wrong PIN locks the card */
 	SITHS_PIN_LOCKED = 1 << 2,
 	SITHS_PIN_MUST_CHANGE = 1 << 3,
@@ -221,6 +223,10 @@ typedef unsigned int siths_pin_state;
  */
 SITHS_API int siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int timeout_ms,
     siths_card **out);
+/* Open the first card in a matching reader now, whatever certificates it
+ * holds, to look at them. Open cards are skipped: calling again while
+ * keeping the earlier ones open goes through every card. */
+SITHS_API int siths_card_open(siths_ctx *ctx, const char *reader_pattern, siths_card **out);
 SITHS_API void siths_card_free(siths_card **card);
 /* End every siths_card_wait() on ctx now, from any thread or a signal-safe
  * context's event loop: they return SITHS_ERR_CARD_CANCELLED. */
@@ -234,14 +240,49 @@ SITHS_API const char *siths_readers_name(const siths_readers *r, size_t i);
 SITHS_API int siths_readers_card_present(const siths_readers *r, size_t i);
 SITHS_API void siths_readers_free(siths_readers **r);
 SITHS_API const char *siths_card_token_label(const siths_card *card);
+SITHS_API const char *siths_card_token_serial(const siths_card *card);
 SITHS_API const char *siths_card_reader(const siths_card *card);
-/* The HSA-id in the card's authentication certificate, before any login;
+/* The HSA-id in the chosen authentication certificate, before any login;
  * not yet validated, for prompts only. */
 SITHS_API const char *siths_card_hsa_id(const siths_card *card);
+
+/*
+ * The certificates on the card that have a private key beside it, in the
+ * card's order, as the card presents them: not validated, for display and
+ * for choosing. Strings are NULL when the certificate lacks the value.
+ */
+typedef enum {
+	SITHS_CARD_CERT_LOGIN = 1,     /* fits the login profile: an identity */
+	SITHS_CARD_CERT_SIGNATURE = 2, /* nonRepudiation only: never logs in */
+	SITHS_CARD_CERT_OTHER = 3,     /* anything else */
+} siths_card_cert_kind;
+SITHS_API size_t siths_card_cert_count(const siths_card *card);
+SITHS_API siths_card_cert_kind siths_card_cert_kind_of(const siths_card *card, size_t i);
+SITHS_API const char *siths_card_cert_hsa_id(const siths_card *card, size_t i);
+SITHS_API const char *siths_card_cert_name(const siths_card *card, size_t i);    /* CN */
+SITHS_API const char *siths_card_cert_subject(const siths_card *card, size_t i); /* RFC 2253 */
+SITHS_API const char *siths_card_cert_sha256(const siths_card *card, size_t i);  /* hex */
+SITHS_API const char *siths_card_cert_not_after(const siths_card *card, size_t i);
+/* The certificate's DER, allocated; free() it. */
+SITHS_API int siths_card_cert_der(const siths_card *card, size_t i, unsigned char **der,
+    size_t *len);
+/*
+ * Identities: the SITHS_CARD_CERT_LOGIN certificates. The first logs in
+ * unless the caller lets the person choose another (a person with
+ * commissions in two organisations may carry two). siths_card_choose()
+ * takes a certificate index; a signature certificate gives
+ * SITHS_ERR_CERT_SIGNATURE_ONLY. siths_card_chosen() is SIZE_MAX when none.
+ */
+SITHS_API size_t siths_card_identity_count(const siths_card *card);
+SITHS_API int siths_card_choose(siths_card *card, size_t i);
+SITHS_API size_t siths_card_chosen(const siths_card *card);
+
 SITHS_API int siths_card_pin_state(siths_card *card, siths_pin_state *state);
 /* Log in with the PIN (checked against pin_min/pin_max before the card is
- * touched). state, when not NULL, receives the PIN state after the try.
- * The library keeps no copy of the PIN. */
+ * touched). pin NULL on a reader with a PIN pad (SITHS_PIN_PAD): the pad
+ * asks, within [card] pinpad_timeout_ms; SITHS_ERR_CARD_CANCELLED when the
+ * person cancels there. state, when not NULL, receives the PIN state after
+ * the try. The library keeps no copy of the PIN. */
 SITHS_API int siths_card_login(siths_card *card, const char *pin, siths_pin_state *state);
 /* Prove possession with a fresh host challenge, validate the certificate
  * and resolve the holder in HSA. Needs siths_card_login() first. */

@@ -59,6 +59,12 @@ tool_print_json(json_t *obj)
 int
 tool_print_error(int status, const char *detail)
 {
+	return tool_print_error_with(status, detail, NULL);
+}
+
+int
+tool_print_error_with(int status, const char *detail, json_t *extra)
+{
 	json_t *obj = json_object();
 	char message[1024];
 
@@ -68,6 +74,9 @@ tool_print_error(int status, const char *detail)
 		snprintf(message, sizeof(message), "%s", siths_strerror(status));
 	json_object_set_new(obj, "code", json_string(siths_status_name(status)));
 	json_object_set_new(obj, "message", json_string(message));
+	if (extra != NULL)
+		json_object_update(obj, extra);
+	json_decref(extra);
 	if (print_json(obj) != 0)
 		return EXIT_TROUBLE;
 	return tool_exit_code(status);

@@ -19,6 +19,8 @@ enum {
 int tool_exit_code(int status);
 /* Print {"code": NAME, "message": ...}; returns the exit code. */
 int tool_print_error(int status, const char *detail);
+/* The same with the members of extra (taken; may be NULL) added. */
+int tool_print_error_with(int status, const char *detail, json_t *extra);
 /* Print obj (taken) as the answer; the exit code for success. */
 int tool_print_json(json_t *obj);
 /* Print {"code":"SITHS_OK", key: identity, ...extra}; takes extra. */

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "cardinfo.h"
 #include "output.h"
 #include "siths.h"
 
@@ -32,6 +33,7 @@ struct args {
 	const char *untrusted;
 	const char *reader;
 	const char *wait;
+	const char *identity;
 	int no_revocation;
 	int pin_stdin;
 	int debug;
@@ -45,7 +47,8 @@ usage(FILE *f)
 	    "  siths verify [--profile login|function|chain] [--at UNIXTIME]\n"
 	    "               [--untrusted FILE] [--no-revocation] CERT\n"
 	    "  siths lookup HSA-ID\n"
-	    "  siths login [--reader PATTERN] [--wait SECONDS] [--pin-stdin]\n"
+	    "  siths login [--reader PATTERN] [--wait SECONDS] [--identity HSA-ID]\n"
+	    "              [--pin-stdin]\n"
 	    "  siths readers\n"
 	    "  siths --version\n"
 	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
@@ -279,18 +282,27 @@ read_pin(int from_stdin, char *pin, size_t size)
 	return r;
 }
 
+/* The PIN from stdin, or from the reader's own PIN pad when it has one. */
 static int
-login_with_pin(const struct args *a, siths_card *card, siths_ctx *ctx, siths_identity **id)
+login_with_pin(const struct args *a, siths_card *card, siths_identity **id,
+    siths_pin_state *after)
 {
 	char pin[MAX_PIN_LINE + 2];
 	siths_pin_state state = 0;
 	int r;
 
-	if (siths_card_pin_state(card, &state) == 0 && (state & SITHS_PIN_FINAL_TRY))
+	if ((r = siths_card_pin_state(card, &state)) != 0)
+		return r;
+	if (state & SITHS_PIN_FINAL_TRY)
 		fprintf(stderr, "siths: warning: last try before the PIN locks\n");
-	if ((r = read_pin(a->pin_stdin, pin, sizeof(pin))) == 0)
-		r = siths_card_login(card, pin, &state);
-	explicit_bzero(pin, sizeof(pin));
+	if (state & SITHS_PIN_PAD) {
+		fprintf(stderr, "siths: enter the PIN on the card reader's PIN pad\n");
+		r = siths_card_login(card, NULL, after);
+	} else {
+		if ((r = read_pin(a->pin_stdin, pin, sizeof(pin))) == 0)
+			r = siths_card_login(card, pin, after);
+		explicit_bzero(pin, sizeof(pin));
+	}
 	if (r == 0)
 		r = siths_card_authenticate(card, id);
 	return r;
@@ -316,13 +328,23 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 	}
 	if ((r = siths_card_wait(ctx, a->reader, (int)wait_s * 1000, &card)) != 0)
 		return tool_print_error(r, siths_ctx_errmsg(ctx));
-	if ((r = login_with_pin(a, card, ctx, &id)) != 0) {
-		code = tool_print_error(r, siths_ctx_errmsg(ctx));
-		if (siths_card_pin_state(card, &state) == 0 && (state & SITHS_PIN_FINAL_TRY))
+	if (a->identity != NULL && (r = tool_card_choose(card, a->identity)) != 0) {
+		code = tool_print_error(r, r == SITHS_ERR_CARD_NO_CERT ?
+		    "the card holds no login certificate for that HSA-id" : siths_ctx_errmsg(ctx));
+		siths_card_free(&card);
+		return code;
+	}
+	if ((r = login_with_pin(a, card, &id, &state)) != 0) {
+		/* the PIN state after the try, so that a person is warned in time */
+		code = tool_print_error_with(r, siths_ctx_errmsg(ctx),
+		    json_pack("{s:o}", "pin_state", tool_pin_state_json(state)));
+		if (state & SITHS_PIN_FINAL_TRY)
 			fprintf(stderr, "siths: warning: one try left before the PIN locks\n");
 	} else {
-		extra = json_pack("{s:s, s:s}", "reader", siths_card_reader(card), "token",
-		    siths_card_token_label(card));
+		extra = json_pack("{s:s, s:s, s:i, s:i}", "reader", siths_card_reader(card),
+		    "token", siths_card_token_label(card), "identities",
+		    (int)siths_card_identity_count(card), "certificate",
+		    (int)siths_card_chosen(card));
 		code = tool_print_identity("identity", id, extra);
 	}
 	siths_identity_free(&id);
@@ -330,16 +352,24 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 	return code;
 }
 
-/* PC/SC readers and the first card's token, if any. */
+/* Most cards looked at in one listing. */
+#define MAX_LISTED_CARDS 16
+
+/*
+ * PC/SC readers, and every card the PKCS#11 module shows with the
+ * certificates on it. Cards are kept open until the end, so that each
+ * siths_card_open() finds the next one.
+ */
 static int
 cmd_readers(const struct args *a, siths_ctx *ctx)
 {
 	siths_readers *rs = NULL;
-	siths_card *card = NULL;
-	json_t *obj, *list, *tok = json_null();
-	size_t i;
+	siths_card *cards[MAX_LISTED_CARDS];
+	json_t *obj, *list, *clist;
+	size_t i, n = 0;
 	int r;
 
+	(void)a;
 	if ((r = siths_readers_list(ctx, &rs)) != 0)
 		return tool_print_error(r, siths_ctx_errmsg(ctx));
 	list = json_array();
@@ -347,14 +377,18 @@ cmd_readers(const struct args *a, siths_ctx *ctx)
 		json_array_append_new(list, json_pack("{s:s, s:b}", "name",
 		    siths_readers_name(rs, i), "card_present", siths_readers_card_present(rs, i)));
 	siths_readers_free(&rs);
-	if (siths_card_wait(ctx, NULL, 0, &card) == 0) {
-		json_decref(tok);
-		tok = json_pack("{s:s, s:s, s:s?}", "reader", siths_card_reader(card), "label",
-		    siths_card_token_label(card), "hsa_id", siths_card_hsa_id(card));
+	clist = json_array();
+	while (n < MAX_LISTED_CARDS && (r = siths_card_open(ctx, NULL, &cards[n])) == 0) {
+		json_array_append_new(clist, tool_card_json(cards[n]));
+		n++;
 	}
-	siths_card_free(&card);
+	/* no (further) card is the listing's end; anything else is told */
+	if (r != 0 && r != SITHS_ERR_CARD_ABSENT && r != SITHS_ERR_CARD_NO_CERT)
+		fprintf(stderr, "siths: %s: %s\n", siths_status_name(r), siths_ctx_errmsg(ctx));
+	for (i = 0; i < n; i++)
+		siths_card_free(&cards[i]);
 	obj = json_pack("{s:s, s:o, s:o}", "code", siths_status_name(SITHS_OK), "readers", list,
-	    "token", tok);
+	    "cards", clist);
 	return tool_print_json(obj);
 }
 
@@ -373,6 +407,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "reader", required_argument, NULL, 'r' },
 		{ "pin-stdin", no_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "identity", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -392,6 +427,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'r': a->reader = optarg; break;
 		case 's': a->pin_stdin = 1; break;
 		case 'w': a->wait = optarg; break;
+		case 'i': a->identity = optarg; break;
 		default: return -1;
 		}
 	}
@@ -407,7 +443,7 @@ static int
 args_fit(const struct args *a)
 {
 	int verify_opts = a->profile || a->at || a->untrusted || a->no_revocation;
-	int login_opts = a->reader || a->pin_stdin || a->wait;
+	int login_opts = a->reader || a->pin_stdin || a->wait || a->identity;
 
 	if (a->command == NULL)
 		return 0;

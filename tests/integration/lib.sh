@@ -83,7 +83,7 @@ card() {
 run_tool() {
   local mock=() v
   # the mock PKCS#11 module's settings (tests/mock/mock-pkcs11.c), when set
-  for v in MOCK_PKCS11_FAULT MOCK_PKCS11_REAL; do
+  for v in MOCK_PKCS11_FAULT MOCK_PKCS11_REAL MOCK_PKCS11_PAD_PIN; do
     [ -z "${!v:-}" ] || mock+=("$v=${!v}")
   done
   set +e

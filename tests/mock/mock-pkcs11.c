@@ -4,11 +4,19 @@
  * so that the card layer's handling of them can be tested.
  *
  * C_GetFunctionList hands out a copy of the real module's function list
- * with C_Login, C_Sign and C_SignFinal replaced. The fault comes from the
- * environment, read when the list is first asked for:
+ * with some calls replaced. The fault comes from the environment, read when
+ * the list is first asked for:
  *   MOCK_PKCS11_REAL   the real module (default: SoftHSM2's)
  *   MOCK_PKCS11_FAULT  none (transparent), sign-fail, sign-wrong, hang-sign,
- *                      hang-login, removed-sign, removed-login
+ *                      hang-login, removed-sign, removed-login,
+ *                      hang-initialize, hang-token-info, hang-objects,
+ *                      hang-open-session, pinpad, pinpad-cancel
+ *   MOCK_PKCS11_PAD_PIN  for pinpad: the PIN the person "types on the pad"
+ *
+ * A PIN-pad reader (CKF_PROTECTED_AUTHENTICATION_PATH) is the one thing here
+ * that is not a fault: no software token and no virtual reader has a pad, so
+ * the mock adds the flag and answers C_Login without a PIN by logging in to
+ * the real token with MOCK_PKCS11_PAD_PIN, or cancels as a person would.
  */
 #include <pthread.h>
 #include <dlfcn.h>
@@ -28,6 +36,12 @@ enum fault {
 	FAULT_HANG_LOGIN,    /* C_Login never returns */
 	FAULT_REMOVED_SIGN,  /* C_Sign: CKR_DEVICE_REMOVED */
 	FAULT_REMOVED_LOGIN, /* C_Login: CKR_DEVICE_REMOVED */
+	FAULT_HANG_INITIALIZE, /* C_Initialize never returns */
+	FAULT_HANG_TOKEN_INFO, /* C_GetTokenInfo never returns */
+	FAULT_HANG_OBJECTS,  /* C_FindObjectsInit never returns */
+	FAULT_HANG_OPEN_SESSION, /* C_OpenSession never returns */
+	FAULT_PINPAD,        /* a reader with a PIN pad; the PIN from MOCK_PKCS11_PAD_PIN */
+	FAULT_PINPAD_CANCEL, /* a PIN pad where the person presses Cancel */
 };
 
 static const struct {
@@ -40,6 +54,12 @@ static const struct {
 	{ "hang-login", FAULT_HANG_LOGIN },
 	{ "removed-sign", FAULT_REMOVED_SIGN },
 	{ "removed-login", FAULT_REMOVED_LOGIN },
+	{ "hang-initialize", FAULT_HANG_INITIALIZE },
+	{ "hang-token-info", FAULT_HANG_TOKEN_INFO },
+	{ "hang-objects", FAULT_HANG_OBJECTS },
+	{ "hang-open-session", FAULT_HANG_OPEN_SESSION },
+	{ "pinpad", FAULT_PINPAD },
+	{ "pinpad-cancel", FAULT_PINPAD_CANCEL },
 };
 
 static pthread_once_t mock_once = PTHREAD_ONCE_INIT;
@@ -55,14 +75,72 @@ hang(void)
 		pause();
 }
 
+static int
+pinpad(void)
+{
+	return fault == FAULT_PINPAD || fault == FAULT_PINPAD_CANCEL;
+}
+
 static CK_RV
 mock_login(CK_SESSION_HANDLE session, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
+	CK_UTF8CHAR typed[64];
+	const char *env;
+	size_t n;
+
 	if (fault == FAULT_HANG_LOGIN)
 		hang();
 	if (fault == FAULT_REMOVED_LOGIN)
 		return CKR_DEVICE_REMOVED;
+	/* PKCS#11: no PIN on a protected authentication path means the pad asks */
+	if (pinpad() && pin == NULL) {
+		if (fault == FAULT_PINPAD_CANCEL)
+			return CKR_FUNCTION_CANCELED;
+		if ((env = getenv("MOCK_PKCS11_PAD_PIN")) == NULL)
+			env = "";
+		n = strnlen(env, sizeof(typed));
+		memcpy(typed, env, n);
+		return real->C_Login(session, type, typed, n);
+	}
 	return real->C_Login(session, type, pin, len);
+}
+
+static CK_RV
+mock_initialize(CK_VOID_PTR args)
+{
+	if (fault == FAULT_HANG_INITIALIZE)
+		hang();
+	return real->C_Initialize(args);
+}
+
+static CK_RV
+mock_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
+{
+	CK_RV rv;
+
+	if (fault == FAULT_HANG_TOKEN_INFO)
+		hang();
+	rv = real->C_GetTokenInfo(slot, info);
+	if (rv == CKR_OK && pinpad())
+		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+	return rv;
+}
+
+static CK_RV
+mock_find_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
+{
+	if (fault == FAULT_HANG_OBJECTS)
+		hang();
+	return real->C_FindObjectsInit(session, tmpl, count);
+}
+
+static CK_RV
+mock_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
+    CK_SESSION_HANDLE_PTR session)
+{
+	if (fault == FAULT_HANG_OPEN_SESSION)
+		hang();
+	return real->C_OpenSession(slot, flags, app, notify, session);
 }
 
 static CK_RV
@@ -127,6 +205,10 @@ mock_init(void)
 	}
 	mock = *real;
 	mock.C_Login = mock_login;
+	mock.C_Initialize = mock_initialize;
+	mock.C_GetTokenInfo = mock_token_info;
+	mock.C_FindObjectsInit = mock_find_init;
+	mock.C_OpenSession = mock_open_session;
 	mock.C_Sign = mock_sign;
 	mock.C_SignFinal = mock_sign_final;
 }
