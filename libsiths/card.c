@@ -101,10 +101,12 @@ cert_describe(siths_ctx *ctx, X509 *x509, struct siths_card_cert *c)
 	if (siths_cert_describe(ctx, x509, id) == 0) {
 		/* taken over from the scratch identity */
 		c->name = id->display_name;
+		c->org = id->org_name;
 		c->subject = id->cert_subject;
 		c->sha256 = id->cert_sha256;
 		c->not_after = id->cert_not_after;
-		id->display_name = id->cert_subject = id->cert_sha256 = id->cert_not_after = NULL;
+		id->display_name = id->org_name = NULL;
+		id->cert_subject = id->cert_sha256 = id->cert_not_after = NULL;
 	}
 	siths_identity_free(&id);
 	/* the profile's refusals above describe, they do not fail the call */
@@ -117,6 +119,7 @@ cert_clear(struct siths_card_cert *c)
 {
 	free(c->hsa_id);
 	free(c->name);
+	free(c->org);
 	free(c->subject);
 	free(c->sha256);
 	free(c->not_after);
@@ -325,6 +328,14 @@ siths_card_cert_name(const siths_card *card, size_t i)
 	const struct siths_card_cert *c = card_cert(card, i);
 
 	return c != NULL ? c->name : NULL;
+}
+
+const char *
+siths_card_cert_org(const siths_card *card, size_t i)
+{
+	const struct siths_card_cert *c = card_cert(card, i);
+
+	return c != NULL ? c->org : NULL;
 }
 
 const char *

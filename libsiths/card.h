@@ -17,6 +17,7 @@ struct siths_card_cert {
 	siths_card_cert_kind kind;
 	char *hsa_id;           /* NULL when it has none or a malformed one */
 	char *name;             /* subject CN */
+	char *org;              /* subject O */
 	char *subject;          /* RFC 2253 */
 	char *sha256;           /* hex */
 	char *not_after;        /* ISO 8601 UTC */

@@ -260,6 +260,7 @@ SITHS_API size_t siths_card_cert_count(const siths_card *card);
 SITHS_API siths_card_cert_kind siths_card_cert_kind_of(const siths_card *card, size_t i);
 SITHS_API const char *siths_card_cert_hsa_id(const siths_card *card, size_t i);
 SITHS_API const char *siths_card_cert_name(const siths_card *card, size_t i);    /* CN */
+SITHS_API const char *siths_card_cert_org(const siths_card *card, size_t i);     /* O */
 SITHS_API const char *siths_card_cert_subject(const siths_card *card, size_t i); /* RFC 2253 */
 SITHS_API const char *siths_card_cert_sha256(const siths_card *card, size_t i);  /* hex */
 SITHS_API const char *siths_card_cert_not_after(const siths_card *card, size_t i);

@@ -1,5 +1,6 @@
 /*
- * pam_siths.c - the PAM module: asks for the card's PIN, lets libsiths
+ * pam_siths.c - the PAM module: asks which identity when the card holds
+ * several, asks for the card's PIN (or lets a PIN-pad reader), lets libsiths
  * prove the card, validate its certificate and resolve the holder in HSA,
  * maps the HSA-id to a local user and sets or checks PAM_USER.
  *
@@ -36,6 +37,11 @@ enum message_id {
 	MSG_WRONG_USER,
 	MSG_CARD_ERROR,
 	MSG_SIGNATURE_ONLY,
+	MSG_CHOOSE_HEAD,
+	MSG_CHOOSE_PROMPT,
+	MSG_CHOOSE_BAD,
+	MSG_PIN_PAD,
+	MSG_PIN_PAD_CANCELLED,
 };
 
 static const char *const messages[][2] = {
@@ -59,7 +65,17 @@ static const char *const messages[][2] = {
 	[MSG_SIGNATURE_ONLY] = {
 		"Kortet har bara ett underskriftscertifikat, som inte kan användas för inloggning.",
 		"The card holds only a signature certificate, which cannot be used to log in." },
+	[MSG_CHOOSE_HEAD] = { "Kortet har flera identiteter:",
+		"The card holds several identities:" },
+	[MSG_CHOOSE_PROMPT] = { "Välj identitet", "Choose an identity" },
+	[MSG_CHOOSE_BAD] = { "Ogiltigt val.", "Not a valid choice." },
+	[MSG_PIN_PAD] = { "Ange PIN-koden på kortläsarens knappsats.",
+		"Enter the PIN on the card reader's keypad." },
+	[MSG_PIN_PAD_CANCELLED] = { "PIN-inmatningen avbröts.", "The PIN entry was cancelled." },
 };
+
+/* Identities listed for a choice; a card holds at most 16 certificates. */
+#define MAX_CHOICES 16
 
 struct login {
 	pam_handle_t *pamh;
@@ -69,6 +85,7 @@ struct login {
 	siths_card *card;
 	siths_identity *id;
 	char *login;
+	siths_pin_state pin_state; /* before the PIN is asked */
 };
 
 static const char *
@@ -161,6 +178,50 @@ warn_pin_state(struct login *l)
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_FINAL_TRY));
 	else if (state & SITHS_PIN_COUNT_LOW)
 		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_PIN_COUNT_LOW));
+	l->pin_state = state;
+	return PAM_SUCCESS;
+}
+
+/*
+ * A card with several identities (a person with commissions in two
+ * organisations): the person chooses, by number. The list is part of the
+ * question, so it is shown even under PAM_SILENT.
+ */
+static int
+choose_identity(struct login *l)
+{
+	size_t idx[MAX_CHOICES], n = 0, i, pick;
+	char *answer = NULL, *end = NULL;
+	const char *org;
+	unsigned long v;
+
+	if (siths_card_identity_count(l->card) <= 1)
+		return PAM_SUCCESS;
+	pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", msg(l, MSG_CHOOSE_HEAD));
+	for (i = 0; i < siths_card_cert_count(l->card) && n < MAX_CHOICES; i++) {
+		if (siths_card_cert_kind_of(l->card, i) != SITHS_CARD_CERT_LOGIN)
+			continue;
+		idx[n++] = i;
+		org = siths_card_cert_org(l->card, i);
+		pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%zu) %s%s%s (%s)", n,
+		    siths_card_cert_name(l->card, i) ? siths_card_cert_name(l->card, i) : "?",
+		    org != NULL ? ", " : "", org != NULL ? org : "",
+		    siths_card_cert_hsa_id(l->card, i) ? siths_card_cert_hsa_id(l->card, i) : "?");
+	}
+	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s (1-%zu): ",
+	    msg(l, MSG_CHOOSE_PROMPT), n) != PAM_SUCCESS || answer == NULL)
+		return deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_CONV_ERR);
+	v = strtoul(answer, &end, 10);
+	pick = (*answer >= '1' && *answer <= '9' && *end == '\0' && v <= n) ? (size_t)v : 0;
+	free(answer);
+	if (pick == 0) {
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CHOOSE_BAD));
+		return deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_AUTH_ERR);
+	}
+	if (siths_card_choose(l->card, idx[pick - 1]) != 0)
+		return deny(l, SITHS_ERR_INTERNAL, PAM_AUTH_ERR);
+	pam_syslog(l->pamh, LOG_INFO, "identity %zu of %zu chosen: %s", pick, n,
+	    siths_card_hsa_id(l->card));
 	return PAM_SUCCESS;
 }
 
@@ -187,6 +248,9 @@ pin_result(struct login *l, int r, siths_pin_state after)
 	case SITHS_ERR_PIN_LOCKED:
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_LOCKED));
 		return deny(l, r, PAM_MAXTRIES);
+	case SITHS_ERR_CARD_CANCELLED:
+		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_PAD_CANCELLED));
+		return deny(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_MUST_CHANGE:
 		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
 		return deny(l, r, PAM_AUTH_ERR);
@@ -203,6 +267,11 @@ enter_pin(struct login *l)
 	char *pin = NULL;
 	int r;
 
+	/* the reader's own keypad asks: the PIN never passes through here */
+	if (l->pin_state & SITHS_PIN_PAD) {
+		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_PIN_PAD));
+		return pin_result(l, siths_card_login(l->card, NULL, &after), after);
+	}
 	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", msg(l, MSG_PIN_PROMPT)) !=
 	    PAM_SUCCESS || pin == NULL)
 		return deny(l, SITHS_ERR_PIN_EMPTY, PAM_CONV_ERR);
@@ -271,7 +340,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return PAM_SERVICE_ERR;
 	}
 	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
-	    (r = warn_pin_state(&l)) == PAM_SUCCESS && (r = enter_pin(&l)) == PAM_SUCCESS &&
+	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS && (r = enter_pin(&l)) == PAM_SUCCESS &&
 	    (r = authenticate(&l)) == PAM_SUCCESS && (r = settle_user(&l)) == PAM_SUCCESS)
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
 		    siths_identity_hsa_id(l.id), siths_identity_display_name(l.id), l.login);

@@ -23,11 +23,12 @@ kind_name(siths_card_cert_kind kind)
 static json_t *
 cert_json(const siths_card *card, size_t i)
 {
-	return json_pack("{s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}",
+	return json_pack("{s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
 	    "index", (int)i,
 	    "kind", kind_name(siths_card_cert_kind_of(card, i)),
 	    "hsa_id", siths_card_cert_hsa_id(card, i),
 	    "name", siths_card_cert_name(card, i),
+	    "organisation", siths_card_cert_org(card, i),
 	    "subject", siths_card_cert_subject(card, i),
 	    "not_after", siths_card_cert_not_after(card, i),
 	    "sha256", siths_card_cert_sha256(card, i));

@@ -365,18 +365,23 @@ cmd_readers(const struct args *a, siths_ctx *ctx)
 {
 	siths_readers *rs = NULL;
 	siths_card *cards[MAX_LISTED_CARDS];
-	json_t *obj, *list, *clist;
+	json_t *obj, *list = json_null(), *clist, *pcsc_error = NULL;
 	size_t i, n = 0;
-	int r;
+	int r, pcsc;
 
 	(void)a;
-	if ((r = siths_readers_list(ctx, &rs)) != 0)
-		return tool_print_error(r, siths_ctx_errmsg(ctx));
-	list = json_array();
-	for (i = 0; i < siths_readers_count(rs); i++)
-		json_array_append_new(list, json_pack("{s:s, s:b}", "name",
-		    siths_readers_name(rs, i), "card_present", siths_readers_card_present(rs, i)));
-	siths_readers_free(&rs);
+	/* a software token has no reader: without pcscd its cards still count */
+	if ((pcsc = siths_readers_list(ctx, &rs)) != 0) {
+		pcsc_error = json_pack("{s:s, s:s}", "code", siths_status_name(pcsc), "message",
+		    siths_ctx_errmsg(ctx));
+	} else {
+		list = json_array();
+		for (i = 0; i < siths_readers_count(rs); i++)
+			json_array_append_new(list, json_pack("{s:s, s:b}", "name",
+			    siths_readers_name(rs, i), "card_present",
+			    siths_readers_card_present(rs, i)));
+		siths_readers_free(&rs);
+	}
 	clist = json_array();
 	while (n < MAX_LISTED_CARDS && (r = siths_card_open(ctx, NULL, &cards[n])) == 0) {
 		json_array_append_new(clist, tool_card_json(cards[n]));
@@ -387,8 +392,17 @@ cmd_readers(const struct args *a, siths_ctx *ctx)
 		fprintf(stderr, "siths: %s: %s\n", siths_status_name(r), siths_ctx_errmsg(ctx));
 	for (i = 0; i < n; i++)
 		siths_card_free(&cards[i]);
+	if (pcsc != 0 && n == 0) {
+		json_decref(clist);
+		json_decref(list);
+		return tool_print_error_with(pcsc, json_string_value(json_object_get(pcsc_error,
+		    "message")), NULL);
+	}
 	obj = json_pack("{s:s, s:o, s:o}", "code", siths_status_name(SITHS_OK), "readers", list,
 	    "cards", clist);
+	if (pcsc_error != NULL)
+		json_object_set(obj, "pcsc_error", pcsc_error);
+	json_decref(pcsc_error);
 	return tool_print_json(obj);
 }
 

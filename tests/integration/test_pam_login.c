@@ -32,6 +32,7 @@ use_card(const char *scenario)
 
 struct convo {
 	const char *pins[2];
+	const char *answers[2];  /* echo-on prompts: the identity chosen */
 	char *err[MAX_MSGS];
 	char *info[MAX_MSGS];
 	char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
@@ -51,6 +52,7 @@ convo_init(struct convo *c, const char *pin)
 		c->info[i] = c->infobuf[i];
 	}
 	c->data.in_echo_off = c->pins;
+	c->data.in_echo_on = c->answers;
 	c->data.out_err = c->err;
 	c->data.out_info = c->info;
 }
@@ -67,10 +69,13 @@ told(const struct convo *c, const char *text)
 	return 0;
 }
 
-/* Authenticate as user (NULL: let the card decide) and expect result. */
+/*
+ * Authenticate as user (NULL: let the card decide) and expect result;
+ * choice answers a question for an identity (NULL: none expected).
+ */
 static void
-expect_auth(const char *scenario, const char *user, const char *pin, int result,
-    struct convo *c)
+expect_auth_choosing(const char *scenario, const char *user, const char *choice,
+    const char *pin, int result, struct convo *c)
 {
 	struct pam_testcase tests[] = {
 		pam_test(PAMTEST_AUTHENTICATE, result),
@@ -79,10 +84,43 @@ expect_auth(const char *scenario, const char *user, const char *pin, int result,
 
 	use_card(scenario);
 	convo_init(c, pin);
+	if (choice != NULL) {
+		/* the question comes before the PIN's */
+		c->answers[0] = choice;
+	}
 	perr = run_pamtest(SERVICE, user, &c->data, tests, NULL);
 	if (perr != PAMTEST_ERR_OK)
 		fail_msg("%s: expected %s, got %s (%s)", scenario, pam_strerror(NULL, result),
 		    pam_strerror(NULL, tests[0].op_rv), pamtest_strerror(perr));
+}
+
+static void
+expect_auth(const char *scenario, const char *user, const char *pin, int result,
+    struct convo *c)
+{
+	expect_auth_choosing(scenario, user, NULL, pin, result, c);
+}
+
+/* The PAM_USER a successful login on scenario leaves behind. */
+static void
+expect_user(const char *scenario, const char *choice, const char *pin, const char *want,
+    struct convo *c)
+{
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS),
+	};
+	const void *user = NULL;
+	pam_handle_t *ph;
+
+	use_card(scenario);
+	convo_init(c, pin);
+	c->answers[0] = choice;
+	assert_int_equal(run_pamtest(SERVICE, NULL, &c->data, tests, NULL), PAMTEST_ERR_OK);
+	ph = tests[1].case_out.ph;
+	assert_int_equal(pam_get_item(ph, PAM_USER, &user), PAM_SUCCESS);
+	assert_string_equal(user, want);
+	pam_end(ph, PAM_SUCCESS);
 }
 
 static void
@@ -199,9 +237,69 @@ test_no_card(void **state)
 	assert_true(told(&c, "Inget SITHS-kort"));
 }
 
+/* Fredrik's card: two login identities, one for each organisation. */
+static void
+test_two_identities_asks(void **state)
+{
+	struct convo c;
+
+	expect_user("fredrik", "2", PIN, "fredrik", &c);
+	assert_true(told(&c, "flera identiteter"));
+	assert_true(told(&c, "1) Fredrik Flerkommun"));
+	assert_true(told(&c, "2) Fredrik Flerkommun"));
+	assert_true(told(&c, getenv("SITHS_TEST_HSA_FREDRIK_NORRBY")));
+	assert_true(told(&c, getenv("SITHS_TEST_HSA_FREDRIK_SODERAS")));
+}
+
+static void
+test_two_identities_bad_choice(void **state)
+{
+	struct convo c;
+
+	expect_auth_choosing("fredrik", NULL, "3", PIN, PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "Ogiltigt val"));
+	expect_auth_choosing("fredrik", NULL, "1x", PIN, PAM_AUTH_ERR, &c);
+	expect_auth_choosing("fredrik", NULL, "0", PIN, PAM_AUTH_ERR, &c);
+}
+
+static void
+test_one_identity_no_question(void **state)
+{
+	struct convo c;
+
+	/* no answer is given: a question would fail the conversation */
+	expect_auth("anna", "anna", PIN, PAM_SUCCESS, &c);
+	assert_false(told(&c, "flera identiteter"));
+}
+
+/*
+ * Run with the mock PKCS#11 module as a PIN-pad reader
+ * (PAM_TEST_GROUP=pinpad, MOCK_PKCS11_FAULT=pinpad, MOCK_PKCS11_PAD_PIN).
+ * No PIN is given to the conversation: a PIN prompt would fail it.
+ */
+static void
+test_pinpad_login(void **state)
+{
+	struct convo c;
+
+	expect_user("anna", NULL, NULL, "anna", &c);
+	assert_true(told(&c, "knappsats"));
+}
+
+static int
+run_pinpad_group(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pinpad_login),
+	};
+
+	return cmocka_run_group_tests_name("pinpad", tests, NULL, NULL);
+}
+
 int
 main(void)
 {
+	const char *group = getenv("PAM_TEST_GROUP");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_card_sets_user),
 		cmocka_unit_test(test_valid_card_given_user),
@@ -215,7 +313,12 @@ main(void)
 		cmocka_unit_test(test_employment_ended),
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_no_card),
+		cmocka_unit_test(test_two_identities_asks),
+		cmocka_unit_test(test_two_identities_bad_choice),
+		cmocka_unit_test(test_one_identity_no_question),
 	};
 
+	if (group != NULL && strcmp(group, "pinpad") == 0)
+		return run_pinpad_group();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
