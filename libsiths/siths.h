@@ -145,6 +145,11 @@ typedef struct siths_verify_opts siths_verify_opts;
  * file, line and key of a configuration error) or their own log callback
  * during loading use create, set_log, load, errmsg themselves.
  * A NULL config_path means the built-in default path.
+ *
+ * siths_ctx_free() is the one call that must not race with others: call it
+ * after every thread has stopped using the context and every siths_card
+ * opened on it has been freed (a card still open is leaked, not freed
+ * under its owner, and an error is logged).
  */
 SITHS_API int siths_ctx_new(siths_ctx **ctx, const char *config_path);
 SITHS_API int siths_ctx_create(siths_ctx **ctx);
