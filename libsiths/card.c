@@ -4,6 +4,7 @@
  * that logs in (a signature certificate never does), and its PIN state.
  * Logging in with the card is auth.c's.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,17 @@ card_cert(const siths_card *card, size_t i)
 	return card != NULL && i < card->ncerts ? &card->certs[i] : NULL;
 }
 
+/* A string of certificate i, by its place in struct siths_card_cert. */
+static const char *
+cert_string(const siths_card *card, size_t i, size_t offset)
+{
+	const struct siths_card_cert *c = card_cert(card, i);
+
+	return c != NULL ? *(char *const *)(const void *)((const char *)c + offset) : NULL;
+}
+
+#define CERT_STRING(field) offsetof(struct siths_card_cert, field)
+
 siths_card_cert_kind
 siths_card_cert_kind_of(const siths_card *card, size_t i)
 {
@@ -317,49 +329,37 @@ siths_card_cert_kind_of(const siths_card *card, size_t i)
 const char *
 siths_card_cert_hsa_id(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->hsa_id : NULL;
+	return cert_string(card, i, CERT_STRING(hsa_id));
 }
 
 const char *
 siths_card_cert_name(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->name : NULL;
+	return cert_string(card, i, CERT_STRING(name));
 }
 
 const char *
 siths_card_cert_org(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->org : NULL;
+	return cert_string(card, i, CERT_STRING(org));
 }
 
 const char *
 siths_card_cert_subject(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->subject : NULL;
+	return cert_string(card, i, CERT_STRING(subject));
 }
 
 const char *
 siths_card_cert_sha256(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->sha256 : NULL;
+	return cert_string(card, i, CERT_STRING(sha256));
 }
 
 const char *
 siths_card_cert_not_after(const siths_card *card, size_t i)
 {
-	const struct siths_card_cert *c = card_cert(card, i);
-
-	return c != NULL ? c->not_after : NULL;
+	return cert_string(card, i, CERT_STRING(not_after));
 }
 
 int
