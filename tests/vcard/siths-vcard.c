@@ -260,14 +260,12 @@ piv_alg(EVP_PKEY *pkey)
 	char group[32];
 
 	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_RSA:
-		return EVP_PKEY_get_bits(pkey) == 2048 ? PIV_ALG_RSA2048 : 0;
+	case EVP_PKEY_RSA: return EVP_PKEY_get_bits(pkey) == 2048 ? PIV_ALG_RSA2048 : 0;
 	case EVP_PKEY_EC:
 		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1)
 			return 0;
 		return strcmp(group, "prime256v1") == 0 ? PIV_ALG_ECC_P256 : 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
