@@ -12,8 +12,11 @@
 #include <sys/random.h>
 #include <stdint.h>
 
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -98,23 +101,129 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 	return r;
 }
 
+/* Does the scheme the card says it used belong to the certificate's key? */
 static int
-verify_signature(const siths_ctx *ctx, X509 *cert, const unsigned char *data, size_t len,
-    const unsigned char *sig, size_t siglen)
+scheme_fits(int key_type, enum siths_p11_mech mech)
 {
-	EVP_MD_CTX *md = NULL;
-	int ok = 0;
+	switch (mech) {
+	case SITHS_P11_RSA_PKCS1:
+	case SITHS_P11_RSA_PSS:
+		return key_type == EVP_PKEY_RSA;
+	case SITHS_P11_ECDSA:
+		return key_type == EVP_PKEY_EC;
+	default:
+		return 0;
+	}
+}
 
-	if ((md = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1)
-		ok = EVP_DigestVerify(md, sig, siglen, data, len) == 1;
+/*
+ * PKCS#11 gives an ECDSA signature as r || s, each as long as the group's
+ * order; OpenSSL verifies DER. -1 when sig has the wrong length for pub.
+ */
+static int
+ecdsa_der(EVP_PKEY *pub, const unsigned char *sig, size_t siglen, unsigned char **der,
+    size_t *derlen)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	int bits = EVP_PKEY_get_bits(pub), n, ret = -1;
+	size_t half;
+
+	*der = NULL;
+	*derlen = 0;
+	if (bits <= 0)
+		return -1;
+	half = ((size_t)bits + 7) / 8;
+	if (siglen != 2 * half)
+		return -1;
+	if ((r = BN_bin2bn(sig, (int)half, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL || (es = ECDSA_SIG_new()) == NULL)
+		goto out;
+	if (ECDSA_SIG_set0(es, r, s) != 1)
+		goto out;
+	r = s = NULL; /* transferred */
+	if ((n = i2d_ECDSA_SIG(es, der)) <= 0)
+		goto out;
+	*derlen = (size_t)n;
+	/* success */
+	ret = 0;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return ret;
+}
+
+/* SHA-256 and the padding of mech on an RSA key; nothing to set for ECDSA. */
+static int
+verify_params(EVP_PKEY_CTX *pctx, enum siths_p11_mech mech)
+{
+	switch (mech) {
+	case SITHS_P11_RSA_PKCS1:
+		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+	case SITHS_P11_RSA_PSS:
+		/* the salt exactly as the card was asked for it */
+		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, SITHS_P11_PSS_SALT) > 0;
+	default:
+		return 1;
+	}
+}
+
+/* The card's signature checked with its certificate's key, in the scheme it used. */
+static int
+verify_signature(const siths_ctx *ctx, X509 *cert, enum siths_p11_mech mech,
+    const unsigned char *data, size_t len, const unsigned char *sig, size_t siglen)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL; /* borrowed from md */
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	int type = pub != NULL ? EVP_PKEY_get_base_id(pub) : EVP_PKEY_NONE;
+	int r = SITHS_ERR_INTERNAL;
+
+	/* a card must not pick a scheme its certificate's key does not have */
+	if (!scheme_fits(type, mech)) {
+		r = siths_fail(ctx, SITHS_ERR_PROOF_FAILED,
+		    "the card signed with %s, which does not fit its certificate's %s key",
+		    siths_p11_mech_name(mech), type != EVP_PKEY_NONE ? OBJ_nid2sn(type) : "missing");
+		goto out;
+	}
+	if (mech == SITHS_P11_ECDSA) {
+		if (ecdsa_der(pub, sig, siglen, &der, &derlen) != 0) {
+			r = siths_fail(ctx, SITHS_ERR_PROOF_FAILED,
+			    "the card's ECDSA signature has the wrong length (%zu bytes)", siglen);
+			goto out;
+		}
+		sig = der;
+		siglen = derlen;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pub) != 1 ||
+	    !verify_params(pctx, mech)) {
+		r = siths_fail(ctx, SITHS_ERR_INTERNAL, "cannot set up %s verification",
+		    siths_p11_mech_name(mech));
+		goto out;
+	}
+	if (EVP_DigestVerify(md, sig, siglen, data, len) != 1) {
+		r = siths_fail(ctx, SITHS_ERR_PROOF_FAILED,
+		    "the card's signature over the challenge (%s) does not verify with its "
+		    "certificate's key", siths_p11_mech_name(mech));
+		goto out;
+	}
+	siths_debug(ctx, "proof of possession with %s", siths_p11_mech_name(mech));
+	/* success */
+	r = 0;
+out:
 	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
 	ERR_clear_error();
-	if (!ok)
-		return siths_fail(ctx, SITHS_ERR_PROOF_FAILED,
-		    "the card's signature over the challenge does not verify with its "
-		    "certificate's key");
-	return 0;
+	return r;
 }
 
 /* Proof of possession: the card signs host randomness; we check it. */
@@ -124,6 +233,7 @@ prove_possession(siths_card *card, X509 *cert)
 	unsigned char challenge[SITHS_CHALLENGE_LEN];
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
+	enum siths_p11_mech mech = SITHS_P11_MECH_NONE;
 	ssize_t got;
 	int r;
 
@@ -132,9 +242,10 @@ prove_possession(siths_card *card, X509 *cert)
 	} while (got == -1 && errno == EINTR);
 	if (got != (ssize_t)sizeof(challenge))
 		return siths_fail(card->ctx, SITHS_ERR_INTERNAL, "the host RNG failed");
-	if ((r = siths_p11_sign(card->tok, card->chosen, challenge, sizeof(challenge), &sig,
-	    &siglen)) == 0)
-		r = verify_signature(card->ctx, cert, challenge, sizeof(challenge), sig, siglen);
+	if ((r = siths_p11_sign(card->tok, card->chosen, challenge, sizeof(challenge), &mech,
+	    &sig, &siglen)) == 0)
+		r = verify_signature(card->ctx, cert, mech, challenge, sizeof(challenge), sig,
+		    siglen);
 	explicit_bzero(challenge, sizeof(challenge));
 	free(sig);
 	return r;

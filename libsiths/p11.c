@@ -4,15 +4,17 @@
  * login and signing with a card key. Nothing else in libsiths touches
  * PKCS#11.
  *
- * libp11 (0.4.12 on Debian 12) enumerates slots, certificates and keys and
- * signs through OpenSSL. The rest goes to the module directly, through its
- * own function list, because libp11 gets it wrong for us:
+ * libp11 (0.4.12 on Debian 12) enumerates slots, certificates and keys. The
+ * rest goes to the module directly, through its own function list, because
+ * libp11 gets it wrong for us:
  *  - C_Login on a session of our own: PKCS11_login keeps a copy of the PIN
  *    for as long as the slot lives; we keep none.
  *  - C_GetTokenInfo and C_GetSessionInfo: libp11 reads token flags once per
  *    enumeration, and its PKCS11_update_slots frees slots still in use.
  *  - C_Logout and C_CloseSession at close, so that a card never stays logged
  *    in for the next caller in this process.
+ *  - Signing: libp11 signs RSA with PKCS#1 v1.5 only; we choose the best
+ *    mechanism the token offers (see the signing section).
  *
  * Releasing a libp11 slot list calls C_CloseAllSessions on every slot in it,
  * which logs out and kills the sessions of any token open on those slots.
@@ -30,10 +32,10 @@
  * listing slots and objects, token and session state, opening and closing
  * sessions, login, logout, signing) runs on a worker thread while the caller
  * waits at most [card] timeout_ms. Only releasing the slot list
- * (C_CloseAllSessions) and unloading (C_Finalize) run on the caller's thread:
- * both are skipped once the module hung. A thread stuck in a module cannot be stopped
- * safely, so at the deadline it is left where it is, and the module counts
- * as hung for the rest of the process: nothing calls into it, frees or
+ * (C_CloseAllSessions) and unloading (C_Finalize) run on the caller's
+ * thread: both are skipped once the module hung. A thread stuck in a module
+ * cannot be stopped safely, so at the deadline it is left where it is, and
+ * the module counts as hung for the rest of the process: nothing calls into it, frees or
  * unloads it again, and every card call fails with SITHS_ERR_CARD_MODULE
  * ("restart the process"). Only a restart clears it.
  */
@@ -47,7 +49,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include <libp11.h>
@@ -67,6 +69,7 @@
 #define P11_MAX_ID 255       /* CKA_ID bytes; libp11 keeps no more either */
 #define P11_MAX_SIG 1024     /* signature bytes accepted (RSA-8192) */
 #define P11_MAX_PIN 64       /* PIN bytes passed to a card */
+#define P11_MAX_MECHS 1024   /* mechanisms a token may list */
 
 #define P11_MAX_OPEN 16      /* tokens open at once in a context */
 
@@ -233,7 +236,18 @@ struct p11_job {
 	CK_ULONG pin_len;
 	int pin_pad;                   /* the reader's PIN pad asks instead */
 
-	EVP_MD_CTX *md;                /* signing */
+	/* finding the key to sign with (in slot) */
+	CK_BYTE id[P11_MAX_ID];
+	CK_ULONG id_len;
+	CK_OBJECT_HANDLE key;          /* (and signing with it) */
+	CK_ULONG nkeys;
+	CK_KEY_TYPE key_type;
+	CK_MECHANISM_TYPE *mechs;      /* the token's list */
+	unsigned int offered;          /* bits of sign_ways the token offers */
+	const char *what;              /* the step that failed */
+
+	CK_MECHANISM mech;             /* signing */
+	CK_RSA_PKCS_PSS_PARAMS pss;    /* mech's parameter, for RSA-PSS */
 	unsigned char *data;
 	size_t len;
 	unsigned char *sig;
@@ -285,7 +299,7 @@ job_release(struct p11_job *job)
 		return;
 	explicit_bzero(job->pin, sizeof(job->pin));
 	free(job->path);
-	EVP_MD_CTX_free(job->md);
+	free(job->mechs);
 	free(job->data);
 	free(job->sig);
 	pthread_cond_destroy(&job->cv);
@@ -709,13 +723,6 @@ card_fail_rv(struct siths_p11_token *tok, CK_RV rv, int otherwise, const char *w
 {
 	return siths_fail(tok->ctx, ckr_status(rv, otherwise),
 	    "cannot %s on the card in '%s' (CKR 0x%lx)", what, reader, (unsigned long)rv);
-}
-
-/* The failure of a libp11 call on a card, read from the error queue. */
-static int
-card_fail(struct siths_p11_token *tok, int otherwise, const char *what, const char *reader)
-{
-	return card_fail_rv(tok, queue_ckr(), otherwise, what, reader);
 }
 
 /*
@@ -1277,109 +1284,336 @@ siths_p11_logout(struct siths_p11_token *tok)
 /* --- signing ------------------------------------------------------------ */
 
 /*
- * The private key of certificate i, looked up again by CKA_ID: libp11 moves
- * its key array when a login reveals more keys, so no pointer into it is
- * kept. libp11 appends keys as it finds them and forgets none; after a
- * logout and login (ours, not its own) the module may have given the key a
- * new handle, so the last key with the ID is the one to use.
+ * The proof of possession is signed on our own session, through the
+ * module's function list: the login on that session covers every session
+ * of this process with the token, and the mechanism is ours to choose, not
+ * libp11's. The ways to sign, best first; the first one the token offers
+ * for the key's type is used:
+ *  - an EC key: ECDSA over a SHA-256 digest made here (CKM_ECDSA), or
+ *    hashed by the module (CKM_ECDSA_SHA256) where only that is offered;
+ *  - an RSA key: RSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt,
+ *    hashed by the module or here; else PKCS#1 v1.5 with SHA-256, hashed by
+ *    the module or wrapped here into a DigestInfo for CKM_RSA_PKCS.
+ * Every digest is SHA-256 and made by us or the card over our challenge:
+ * nothing the card chooses reaches the signature input.
  */
-static int
-token_private_key(struct siths_p11_token *tok, size_t i, EVP_PKEY **out)
-{
-	const struct p11_cert *c = &tok->certs[i];
-	PKCS11_KEY *keys = NULL;
-	unsigned int n = 0, k;
+enum sign_input {
+	INPUT_DATA,        /* the challenge itself; the module hashes */
+	INPUT_DIGEST,      /* its SHA-256 digest */
+	INPUT_DIGEST_INFO, /* its digest in a DER DigestInfo, for raw PKCS#1 v1.5 */
+};
 
-	*out = NULL;
-	if (PKCS11_enumerate_keys(tok->slot->token, &keys, &n) != 0)
-		return card_fail(tok, SITHS_ERR_CARD_SIGN, "list the private keys", tok->reader);
-	for (k = n; k > 0 && !key_has_id(&keys[k - 1], c->id, c->id_len); k--)
-		;
-	if (k == 0)
-		return siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
-		    "no private key for certificate %zu on the card in '%s'", i, tok->reader);
-	if ((*out = PKCS11_get_private_key(&keys[k - 1])) == NULL)
-		return card_fail(tok, SITHS_ERR_CARD_SIGN, "use the private key", tok->reader);
-	return 0;
+static const struct sign_way {
+	CK_KEY_TYPE key;
+	CK_MECHANISM_TYPE ckm;
+	enum sign_input input;
+	enum siths_p11_mech mech;
+	const char *name;  /* the mechanism, for the debug log */
+} sign_ways[] = {
+	{ CKK_EC, CKM_ECDSA, INPUT_DIGEST, SITHS_P11_ECDSA, "CKM_ECDSA" },
+	{ CKK_EC, CKM_ECDSA_SHA256, INPUT_DATA, SITHS_P11_ECDSA, "CKM_ECDSA_SHA256" },
+	{ CKK_RSA, CKM_SHA256_RSA_PKCS_PSS, INPUT_DATA, SITHS_P11_RSA_PSS,
+	    "CKM_SHA256_RSA_PKCS_PSS" },
+	{ CKK_RSA, CKM_RSA_PKCS_PSS, INPUT_DIGEST, SITHS_P11_RSA_PSS, "CKM_RSA_PKCS_PSS" },
+	{ CKK_RSA, CKM_SHA256_RSA_PKCS, INPUT_DATA, SITHS_P11_RSA_PKCS1, "CKM_SHA256_RSA_PKCS" },
+	{ CKK_RSA, CKM_RSA_PKCS, INPUT_DIGEST_INFO, SITHS_P11_RSA_PKCS1, "CKM_RSA_PKCS" },
+};
+#define SIGN_WAYS (sizeof(sign_ways) / sizeof(sign_ways[0]))
+
+/* DER of DigestInfo { sha256, NULL } up to the digest's 32 bytes (RFC 8017, 9.2) */
+static const unsigned char sha256_digest_info[] = {
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	0x01, 0x05, 0x00, 0x04, 0x20,
+};
+
+const char *
+siths_p11_mech_name(enum siths_p11_mech mech)
+{
+	switch (mech) {
+	case SITHS_P11_RSA_PKCS1:
+		return "RSA PKCS#1 v1.5/SHA-256";
+	case SITHS_P11_RSA_PSS:
+		return "RSA-PSS/SHA-256";
+	case SITHS_P11_ECDSA:
+		return "ECDSA/SHA-256";
+	default:
+		return "none";
+	}
 }
 
-/* SHA-256 with PKCS#1 v1.5 padding for RSA, ECDSA for EC. */
-static int
-sign_init(struct siths_p11_token *tok, EVP_PKEY *pkey, EVP_MD_CTX **out)
-{
-	EVP_MD_CTX *md = NULL;
-	EVP_PKEY_CTX *pctx = NULL; /* borrowed from md */
-	int type = EVP_PKEY_get_base_id(pkey), r = SITHS_ERR_INTERNAL;
+/* What the key of a certificate is and how the token can sign with it. */
+struct sign_key {
+	CK_OBJECT_HANDLE handle;
+	CK_KEY_TYPE type;
+	unsigned int offered;  /* bit w: sign_ways[w] can sign on this token */
+};
 
-	*out = NULL;
-	if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC)
-		return siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
-		    "the key on the card in '%s' is neither RSA nor EC", tok->reader);
-	if ((md = EVP_MD_CTX_new()) == NULL)
+/*
+ * Which of sign_ways the token offers for signing: its mechanism list, and
+ * for those of ours in it, their flags. Runs on the worker.
+ */
+static CK_RV
+offered_ways(struct p11_job *job)
+{
+	CK_FUNCTION_LIST_PTR fn = job->fn;
+	CK_MECHANISM_INFO info;
+	CK_ULONG n = 0, k;
+	size_t w;
+	CK_RV rv;
+
+	job->what = "list the signing mechanisms";
+	if ((rv = fn->C_GetMechanismList(job->slot, NULL, &n)) != CKR_OK)
+		return rv;
+	/* a list this long is no card's: refuse rather than allocate for it */
+	if (n > P11_MAX_MECHS)
+		return CKR_BUFFER_TOO_SMALL;
+	if (n == 0)
+		return CKR_OK;
+	if ((job->mechs = calloc(n, sizeof(*job->mechs))) == NULL)
+		return CKR_HOST_MEMORY;
+	if ((rv = fn->C_GetMechanismList(job->slot, job->mechs, &n)) != CKR_OK)
+		return rv;
+	for (k = 0; k < n; k++) {
+		for (w = 0; w < SIGN_WAYS; w++) {
+			if (job->mechs[k] != sign_ways[w].ckm)
+				continue;
+			/* a mechanism the token lists but cannot tell about is not offered */
+			if (fn->C_GetMechanismInfo(job->slot, sign_ways[w].ckm, &info) == CKR_OK &&
+			    (info.flags & CKF_SIGN))
+				job->offered |= 1u << w;
+		}
+	}
+	return CKR_OK;
+}
+
+/*
+ * The private key with the certificate's CKA_ID, its type, and the ways the
+ * token offers to sign. Runs on the worker. A card holding two private keys
+ * with one ID gets its first: the signature is checked against the
+ * certificate either way.
+ */
+static void
+key_run(struct p11_job *job)
+{
+	CK_FUNCTION_LIST_PTR fn = job->fn;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, job->id, job->id_len },
+	};
+	CK_ATTRIBUTE type = { CKA_KEY_TYPE, &job->key_type, sizeof(job->key_type) };
+	CK_RV rv;
+
+	job->what = "find the private key";
+	if ((job->rv = fn->C_FindObjectsInit(job->session, find, 2)) != CKR_OK)
+		return;
+	job->rv = fn->C_FindObjects(job->session, &job->key, 1, &job->nkeys);
+	/* also after a failed search: the session must not stay in one */
+	rv = fn->C_FindObjectsFinal(job->session);
+	if (job->rv == CKR_OK)
+		job->rv = rv;
+	if (job->rv != CKR_OK || job->nkeys == 0)
+		return;
+	job->what = "read the type of the private key";
+	if ((job->rv = fn->C_GetAttributeValue(job->session, job->key, &type, 1)) != CKR_OK)
+		return;
+	if (type.ulValueLen != sizeof(job->key_type)) {
+		job->rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		return;
+	}
+	job->rv = offered_ways(job);
+}
+
+/* The key of certificate i on the card, found on our logged-in session. */
+static int
+sign_key_find(struct siths_p11_token *tok, size_t i, struct sign_key *key)
+{
+	const struct p11_cert *c = &tok->certs[i];
+	struct p11_job *job = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
+	memset(key, 0, sizeof(*key));
+	if ((job = job_new(key_run)) == NULL)
 		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
-	if (EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, pkey) != 1 ||
-	    (type == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)) {
-		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
-		    "cannot set up signing with the key on the card in '%s'", tok->reader);
+	job->fn = tok->p11->fn;
+	job->session = tok->session;
+	job->slot = tok->slot_id;
+	memcpy(job->id, c->id, c->id_len);
+	job->id_len = c->id_len;
+	if ((r = job_run(tok->ctx, job, "finding the card's key")) != 0)
+		goto out;
+	if (job->rv != CKR_OK) {
+		r = card_fail_rv(tok, job->rv, SITHS_ERR_CARD_SIGN, job->what, tok->reader);
 		goto out;
 	}
-	*out = md;
-	md = NULL; /* transferred */
+	if (job->nkeys == 0) {
+		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "no private key for certificate %zu on the card in '%s'", i, tok->reader);
+		goto out;
+	}
+	key->handle = job->key;
+	key->type = job->key_type;
+	key->offered = job->offered;
 	/* success */
 	r = 0;
  out:
-	EVP_MD_CTX_free(md);
+	job_release(job);
 	return r;
+}
+
+/* The first way from index w on that suits the key and the token; SIGN_WAYS: none. */
+static size_t
+sign_way_next(const struct sign_key *key, size_t w)
+{
+	for (; w < SIGN_WAYS; w++) {
+		if (sign_ways[w].key == key->type && (key->offered & (1u << w)))
+			return w;
+	}
+	return SIGN_WAYS;
 }
 
 static void
 sign_run(struct p11_job *job)
 {
-	job->ok = EVP_DigestSign(job->md, job->sig, &job->siglen, job->data, job->len) == 1;
-	/* libp11 puts the module's CKR on this thread's error queue */
-	job->rv = job->ok ? CKR_OK : queue_ckr();
-	ERR_clear_error();
+	CK_ULONG n = job->siglen;
+
+	job->rv = job->fn->C_SignInit(job->session, &job->mech, job->key);
+	if (job->rv == CKR_OK)
+		job->rv = job->fn->C_Sign(job->session, job->data, job->len, job->sig, &n);
+	job->siglen = n;
 }
 
-/* A job signing data with md: its own copy of the data, room for max bytes. */
+/* What the card signs for way: the challenge, its digest or its DigestInfo. */
 static int
-sign_job(struct siths_p11_token *tok, EVP_MD_CTX *md, const unsigned char *data, size_t len,
-    size_t max, struct p11_job **out)
+sign_input(const siths_ctx *ctx, enum sign_input input, const unsigned char *data, size_t len,
+    unsigned char **out, size_t *outlen)
 {
-	struct p11_job *job = NULL;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t pre = input == INPUT_DIGEST_INFO ? sizeof(sha256_digest_info) : 0, n;
+	unsigned char *buf = NULL;
 
 	*out = NULL;
-	if ((job = job_new(sign_run)) == NULL || (job->sig = malloc(max)) == NULL ||
-	    (job->data = malloc(len > 0 ? len : 1)) == NULL) {
-		job_release(job);
-		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	*outlen = 0;
+	n = input == INPUT_DATA ? len : pre + sizeof(md);
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	if (input == INPUT_DATA) {
+		if (len > 0)
+			memcpy(buf, data, len);
+	} else {
+		if (EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) != 1) {
+			free(buf);
+			return siths_fail(ctx, SITHS_ERR_INTERNAL, "cannot hash the challenge");
+		}
+		memcpy(buf, sha256_digest_info, pre);
+		memcpy(buf + pre, md, sizeof(md));
 	}
-	if (len > 0)
-		memcpy(job->data, data, len);
-	job->len = len;
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+/*
+ * One try to sign with way: a job with its own copy of the input, room for
+ * max bytes of signature. The caller reads the job's rv and releases it.
+ */
+static int
+sign_try(struct siths_p11_token *tok, const struct sign_key *key, const struct sign_way *way,
+    const unsigned char *data, size_t len, size_t max, struct p11_job **out)
+{
+	struct p11_job *job = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((job = job_new(sign_run)) == NULL || (job->sig = malloc(max)) == NULL) {
+		r = siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = sign_input(tok->ctx, way->input, data, len, &job->data, &job->len)) != 0)
+		goto out;
+	job->fn = tok->p11->fn;
+	job->session = tok->session;
+	job->key = key->handle;
 	job->siglen = max;
-	job->md = md;
+	job->mech.mechanism = way->ckm;
+	if (way->mech == SITHS_P11_RSA_PSS) {
+		job->pss.hashAlg = CKM_SHA256;
+		job->pss.mgf = CKG_MGF1_SHA256;
+		job->pss.sLen = SITHS_P11_PSS_SALT;
+		job->mech.pParameter = &job->pss; /* the job's own: the worker may outlive us */
+		job->mech.ulParameterLen = sizeof(job->pss);
+	}
+	siths_debug(tok->ctx, "signing with %s on the card in '%s'", way->name, tok->reader);
+	if ((r = job_run(tok->ctx, job, "signing")) != 0)
+		goto out;
 	*out = job;
+	job = NULL; /* transferred */
+	/* success */
+	r = 0;
+ out:
+	job_release(job);
+	return r;
+}
+
+/*
+ * A token that lists RSA-PSS but turns down the mechanism or its parameters
+ * when asked (some drivers offer PSS with other hashes or salts only) signs
+ * with PKCS#1 v1.5 instead: for a fresh random challenge both are sound
+ * proofs of possession, and the scheme used is what the verifier checks, so
+ * the card gains nothing by it, while refusing would lock the holder of such
+ * a card out. Any other failure of PSS stands.
+ */
+static int
+pss_turned_down(const struct sign_way *way, CK_RV rv)
+{
+	return way->mech == SITHS_P11_RSA_PSS &&
+	    (rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID);
+}
+
+/* The first way after w that is not RSA-PSS. */
+static size_t
+sign_way_after_pss(const struct sign_key *key, size_t w)
+{
+	while (w < SIGN_WAYS && sign_ways[w].mech == SITHS_P11_RSA_PSS)
+		w++;
+	return sign_way_next(key, w);
+}
+
+/* The most a signature with the certificate's key can take, capped. */
+static int
+sign_max(struct siths_p11_token *tok, size_t i, size_t *max)
+{
+	int size = EVP_PKEY_get_size(X509_get0_pubkey(tok->certs[i].x509));
+
+	*max = 0;
+	/* for EC the DER form's size: more than PKCS#11's r || s needs */
+	if (size <= 0 || (size_t)size > P11_MAX_SIG)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "the key of the certificate on the card in '%s' has an unusable size (%d)",
+		    tok->reader, size);
+	*max = (size_t)size;
 	return 0;
 }
 
 int
 siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data, size_t len,
-    unsigned char **sig, size_t *siglen)
+    enum siths_p11_mech *mech, unsigned char **sig, size_t *siglen)
 {
-	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
+	struct sign_key key;
 	struct p11_job *job = NULL;
-	size_t max, n;
-	int size, r = SITHS_ERR_INTERNAL;
+	size_t max = 0, n, w, v;
+	int r = SITHS_ERR_INTERNAL;
 
+	if (mech != NULL)
+		*mech = SITHS_P11_MECH_NONE;
 	if (sig != NULL)
 		*sig = NULL;
 	if (siglen != NULL)
 		*siglen = 0;
 	if (tok == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
-	if (sig == NULL || siglen == NULL || (data == NULL && len > 0) || i >= tok->ncerts)
+	if (mech == NULL || sig == NULL || siglen == NULL || (data == NULL && len > 0) ||
+	    i >= tok->ncerts)
 		return siths_fail(tok->ctx, SITHS_ERR_INVALID_ARGUMENT,
 		    "siths_p11_sign: bad arguments");
 	/* the proof of possession stands for the card holder only after the PIN */
@@ -1388,23 +1622,38 @@ siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
 		    "the card in '%s' is asked to sign before a PIN login", tok->reader);
 	if (module_hung())
 		return hung_fail(tok->ctx);
-	if ((r = token_private_key(tok, i, &pkey)) != 0 || (r = sign_init(tok, pkey, &md)) != 0)
+	if (!tok->have_session)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
+		    "the card in '%s' was removed", tok->reader);
+	if ((r = sign_max(tok, i, &max)) != 0 || (r = sign_key_find(tok, i, &key)) != 0)
 		goto out;
-	if ((size = EVP_PKEY_get_size(pkey)) <= 0 || (size_t)size > P11_MAX_SIG) {
+	if (key.type != CKK_RSA && key.type != CKK_EC) {
 		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
-		    "the key on the card in '%s' has an unusable size (%d)", tok->reader, size);
+		    "the key on the card in '%s' is neither RSA nor EC (CKK 0x%lx)", tok->reader,
+		    (unsigned long)key.type);
 		goto out;
 	}
-	max = (size_t)size;
-	if ((r = sign_job(tok, md, data, len, max, &job)) != 0)
+	if ((w = sign_way_next(&key, 0)) == SIGN_WAYS) {
+		r = siths_fail(tok->ctx, SITHS_ERR_CARD_SIGN,
+		    "the card in '%s' offers no way to sign with its %s key (%s)", tok->reader,
+		    key.type == CKK_EC ? "EC" : "RSA",
+		    key.type == CKK_EC ? "ECDSA" : "RSA-PSS or PKCS#1 v1.5");
 		goto out;
-	md = NULL; /* transferred */
-	if ((r = job_run(tok->ctx, job, "signing")) != 0)
+	}
+	if ((r = sign_try(tok, &key, &sign_ways[w], data, len, max, &job)) != 0)
 		goto out;
-	if (!job->ok) {
+	if (pss_turned_down(&sign_ways[w], job->rv) &&
+	    (v = sign_way_after_pss(&key, w)) != SIGN_WAYS) {
+		siths_debug(tok->ctx, "the card in '%s' turned down %s (CKR 0x%lx)", tok->reader,
+		    sign_ways[w].name, (unsigned long)job->rv);
+		job_release(job);
+		job = NULL;
+		w = v;
+		if ((r = sign_try(tok, &key, &sign_ways[w], data, len, max, &job)) != 0)
+			goto out;
+	}
+	if (job->rv != CKR_OK) {
 		r = card_fail_rv(tok, job->rv, SITHS_ERR_CARD_SIGN, "sign", tok->reader);
-		if (r == SITHS_ERR_CARD_NOT_LOGGED_IN)
-			tok->logged_in = 0;
 		goto out;
 	}
 	if ((n = job->siglen) == 0 || n > max) {
@@ -1415,12 +1664,13 @@ siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
 	*sig = job->sig;
 	job->sig = NULL; /* transferred */
 	*siglen = n;
+	*mech = sign_ways[w].mech;
 	/* success */
 	r = 0;
  out:
+	/* the card forgot the PIN (reset, another process): say so from now on */
+	if (r == SITHS_ERR_CARD_NOT_LOGGED_IN)
+		tok->logged_in = 0;
 	job_release(job);
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(pkey);
-	ERR_clear_error();
 	return r;
 }

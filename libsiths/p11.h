@@ -50,11 +50,24 @@ int siths_p11_login(struct siths_p11_token *tok, const char *pin);
 /* Forget a login: the card asks for the PIN again before it signs. */
 void siths_p11_logout(struct siths_p11_token *tok);
 
+/* How a card signed; every scheme hashes with SHA-256. */
+enum siths_p11_mech {
+	SITHS_P11_MECH_NONE = 0,
+	SITHS_P11_RSA_PKCS1,   /* RSA PKCS#1 v1.5 */
+	SITHS_P11_RSA_PSS,     /* RSA-PSS, MGF1-SHA-256, salt of SITHS_P11_PSS_SALT bytes */
+	SITHS_P11_ECDSA,       /* ECDSA; the signature is PKCS#11's r || s */
+};
+#define SITHS_P11_PSS_SALT 32
+
+/* "RSA-PSS/SHA-256" and so on; never NULL. */
+const char *siths_p11_mech_name(enum siths_p11_mech mech);
+
 /*
- * Sign data with the private key of certificate i: RSA PKCS#1 v1.5 with
- * SHA-256, or ECDSA with SHA-256. *sig is allocated.
+ * Sign data with the private key of certificate i, after a login, in the
+ * best way the token offers for the key: ECDSA for EC; RSA-PSS, else PKCS#1
+ * v1.5, for RSA. *mech says which, for the verifier; *sig is allocated.
  */
 int siths_p11_sign(struct siths_p11_token *tok, size_t i, const unsigned char *data,
-    size_t len, unsigned char **sig, size_t *siglen);
+    size_t len, enum siths_p11_mech *mech, unsigned char **sig, size_t *siglen);
 
 #endif

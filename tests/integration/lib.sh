@@ -73,7 +73,7 @@ in_env() {
   "$SITHSENV" exec "$STATE" -- "$@"
 }
 
-# The token of a card scenario (anna, bertil, cecilia, david, eva-other, evil, signonly).
+# The token of a card scenario (anna, bertil, cecilia, david, elsa, eva-other, evil, signonly).
 card() {
   echo "$STATE/tokens/$1/softhsm2.conf"
 }

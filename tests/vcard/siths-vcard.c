@@ -3,7 +3,11 @@
  * (pcscd's virtual reader driver) as the card in one reader and answers the
  * PIV commands OpenSC's PIV driver sends, holding one person's
  * authentication key and certificate (slot 9A) and optionally a signature
- * pair (slot 9C), behind a PIN whose retry counter locks.
+ * pair (slot 9C), behind a PIN whose retry counter locks. A key is RSA-2048
+ * (PIV algorithm 07: OpenSC pads, the card does the raw operation) or EC
+ * P-256 (algorithm 11: the card signs the hash it is given and answers with
+ * a DER ECDSA signature), as the key file says. PIV has no data object that
+ * names a key's algorithm: OpenSC takes it from the slot's certificate.
  *
  * SIGUSR1 removes the card (closes the connection), SIGUSR2 inserts it
  * again, SIGTERM/SIGINT end the program; the APDU counts go to stderr on
@@ -76,6 +80,8 @@
 #define INS_GET_DATA 0xCB
 
 #define PIV_ALG_RSA2048 0x07
+#define PIV_ALG_ECC_P256 0x11
+#define P256_BYTES 32
 #define PIV_KEY_AUTH 0x9A
 #define PIV_KEY_SIGN 0x9C
 #define PIV_PIN_REF 0x80
@@ -96,6 +102,7 @@ struct buf {
 
 struct key {
 	EVP_PKEY *pkey;
+	uint8_t alg;      /* PIV_ALG_* of pkey */
 	uint8_t *certobj; /* GET DATA answer: 53 {70 DER, 71 00, FE} */
 	size_t certobj_len;
 };
@@ -246,6 +253,22 @@ out:
 	return r;
 }
 
+/* The PIV algorithm of a key this card can hold; 0 for any other. */
+static uint8_t
+piv_alg(EVP_PKEY *pkey)
+{
+	char group[32];
+
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA: return EVP_PKEY_get_bits(pkey) == 2048 ? PIV_ALG_RSA2048 : 0;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1)
+			return 0;
+		return strcmp(group, "prime256v1") == 0 ? PIV_ALG_ECC_P256 : 0;
+	default: return 0;
+	}
+}
+
 static int
 load_pair(struct key *k, const char *certfile, const char *keyfile, X509 **certp)
 {
@@ -269,8 +292,8 @@ load_pair(struct key *k, const char *certfile, const char *keyfile, X509 **certp
 		logmsg("%s does not belong to %s", keyfile, certfile);
 		goto out;
 	}
-	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pkey) != 2048) {
-		logmsg("%s: only RSA-2048 keys are supported", keyfile);
+	if ((k->alg = piv_alg(pkey)) == 0) {
+		logmsg("%s: only RSA-2048 and EC P-256 keys are supported", keyfile);
 		goto out;
 	}
 	if (build_certobj(k, cert) != 0) {
@@ -596,6 +619,39 @@ out:
 	return r;
 }
 
+/* ECDSA over a hash given whole (OpenSC hashed): DER, as a PIV card answers */
+static int
+ec_sign(EVP_PKEY *pkey, const uint8_t *hash, size_t hlen, uint8_t *out, size_t *outlen)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	int r = -1;
+
+	if ((ctx = EVP_PKEY_CTX_new(pkey, NULL)) == NULL || EVP_PKEY_sign_init(ctx) <= 0 ||
+	    EVP_PKEY_sign(ctx, out, outlen, hash, hlen) <= 0)
+		goto out;
+	/* success */
+	r = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return r;
+}
+
+/* The key's operation on a challenge of the right size: RSA raw, or ECDSA. */
+static uint16_t
+key_operate(const struct key *k, const uint8_t *chal, size_t clen, uint8_t *out, size_t *outlen)
+{
+	if (k->alg == PIV_ALG_ECC_P256) {
+		if (clen != P256_BYTES)
+			return SW_WRONG_DATA;
+		return ec_sign(k->pkey, chal, clen, out, outlen) == 0 ? SW_OK : SW_CONDITIONS;
+	}
+	if (clen != RSA2048_BYTES)
+		return SW_WRONG_DATA;
+	if (rsa_raw(k->pkey, chal, clen, out, outlen) != 0 || *outlen != RSA2048_BYTES)
+		return SW_WRONG_DATA; /* input not below the modulus */
+	return SW_OK;
+}
+
 /* 7C L {82 00, 81 L challenge} in any order: the challenge, or NULL */
 static const uint8_t *
 parse_dynauth(const uint8_t *p, size_t n, size_t *clen)
@@ -651,10 +707,6 @@ do_general_auth(struct card *c, const struct apdu *a, uint8_t *out, size_t cap, 
 		*sw = SW_OK;
 		return 0;
 	}
-	if (a->p1 != PIV_ALG_RSA2048) {
-		*sw = SW_WRONG_P1P2;
-		goto out;
-	}
 	if (a->p2 == PIV_KEY_AUTH) {
 		k = &c->auth;
 	} else if (a->p2 == PIV_KEY_SIGN && c->sign.pkey != NULL) {
@@ -663,19 +715,21 @@ do_general_auth(struct card *c, const struct apdu *a, uint8_t *out, size_t cap, 
 		*sw = SW_REF_NOT_FOUND;
 		goto out;
 	}
+	/* the algorithm named must be the key's */
+	if (a->p1 != k->alg) {
+		*sw = SW_WRONG_P1P2;
+		goto out;
+	}
 	if (!c->verified || (k == &c->sign && !c->sign_allowed)) {
 		*sw = SW_SECURITY_STATUS;
 		goto out;
 	}
-	if ((chal = parse_dynauth(c->chain, c->chain_len, &clen)) == NULL ||
-	    clen != RSA2048_BYTES) {
+	if ((chal = parse_dynauth(c->chain, c->chain_len, &clen)) == NULL) {
 		*sw = SW_WRONG_DATA;
 		goto out;
 	}
-	if (rsa_raw(k->pkey, chal, clen, sig, &siglen) != 0 || siglen != RSA2048_BYTES) {
-		*sw = SW_WRONG_DATA; /* input not below the modulus */
+	if ((*sw = key_operate(k, chal, clen, sig, &siglen)) != SW_OK)
 		goto out;
-	}
 	if (k == &c->sign)
 		c->sign_allowed = 0; /* 9C: a fresh VERIFY each time */
 	if (put_tlv(&in, &t82, 1, sig, siglen) || put_tlv(&rb, &t7c, 1, inner, in.len)) {
@@ -951,8 +1005,8 @@ usage(FILE *f)
 	    "Usage: " PROG " --cert CERT.pem --key KEY.pem [--sign-cert PEM --sign-key PEM]\n"
 	    "       [--port N] [--pin PIN] [--tries N] [--label TEXT | --label-from-cert]\n"
 	    "       [--verbose]\n"
-	    "A virtual PIV card for vpcd (127.0.0.1:PORT, default %d): RSA-2048 keys in\n"
-	    "slots 9A and 9C. SIGUSR1 removes it, SIGUSR2 inserts it, SIGTERM ends.\n",
+	    "A virtual PIV card for vpcd (127.0.0.1:PORT, default %d): RSA-2048 or EC P-256\n"
+	    "keys in slots 9A and 9C. SIGUSR1 removes it, SIGUSR2 inserts it, SIGTERM ends.\n",
 	    DEFAULT_PORT);
 }
 
