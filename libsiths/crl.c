@@ -25,8 +25,9 @@
 #include "crl.h"
 #include "error.h"
 #include "http.h"
-#include "timeutil.h"
 #include "log.h"
+#include "secfile.h"
+#include "timeutil.h"
 
 /* The URI of a GENERAL_NAME if it is an http:// one, else NULL. */
 static char *
@@ -149,74 +150,21 @@ siths_crl_parse(const siths_ctx *ctx, const unsigned char *data, size_t len,
 }
 
 /*
- * A local CRL file, opened like a configuration file: absolute path, no
- * symlink, a regular file owned by root or us that no one else can write
- * (a writable file would let a local user put back an older CRL that is
- * still within its validity), size-capped. The bytes may be DER.
+ * A local CRL file, opened like a configuration file (secfile.c): a
+ * writable file would let a local user put back an older CRL that is still
+ * within its validity. The bytes may be DER.
  */
 static int
 read_crl_file(const siths_ctx *ctx, const char *path, unsigned char **out, size_t *out_len)
 {
-	struct stat sb;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd = -1, r = SITHS_ERR_REVOCATION_UNAVAILABLE;
+	char err[SITHS_ERRMSG_MAX];
+	int r;
 
-	*out = NULL;
-	*out_len = 0;
-	if (path[0] != '/') {
-		r = siths_fail(ctx, r, "%s: not an absolute path", path);
-		goto out;
-	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		r = siths_fail(ctx, r, "%s: %s", path, errno == ELOOP ?
-		    "a symbolic link is not accepted" : strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		r = siths_fail(ctx, r, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & 022) != 0) {
-		r = siths_fail(ctx, r, "%s: owned by another user or writable by group or others",
-		    path);
-		goto out;
-	}
-	if (sb.st_size <= 0 || sb.st_size > SITHS_CRL_MAX_BYTES) {
-		r = siths_fail(ctx, r, "%s: empty or larger than %d bytes", path,
-		    SITHS_CRL_MAX_BYTES);
-		goto out;
-	}
-	/* One byte more than the size: a file that grows meanwhile is noticed. */
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		r = SITHS_ERR_NOMEM;
-		goto out;
-	}
-	while (len <= (size_t)sb.st_size &&
-	    (n = read(fd, buf + len, (size_t)sb.st_size + 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = siths_fail(ctx, r, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	if (len != (size_t)sb.st_size) {
-		r = siths_fail(ctx, r, "%s: changed while it was read", path);
-		goto out;
-	}
-	/* success */
-	*out = buf;
-	*out_len = len;
-	buf = NULL;     /* transferred */
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
+	if ((r = siths_read_secure_data(path, SITHS_CRL_MAX_BYTES, out, out_len, err,
+	    sizeof(err))) != 0)
+		return siths_fail(ctx, r == SITHS_ERR_NOMEM ? r : SITHS_ERR_REVOCATION_UNAVAILABLE,
+		    "%s", err);
+	return 0;
 }
 
 int

@@ -17,6 +17,7 @@
 
 enum {
 	SECFILE_SECRET = 1 << 0,        /* not readable by group or others either */
+	SECFILE_BINARY = 1 << 1,        /* DER: NUL bytes are data, not an attack */
 };
 
 static int
@@ -123,7 +124,7 @@ read_file(const char *path, size_t max_bytes, int flags, char **buf, size_t *len
 	    (r = read_all(fd, path, (size_t)sb.st_size, max_bytes, &data, &got, err,
 	    errlen)) != 0)
 		goto out;
-	if (strlen(data) != got) {
+	if (!(flags & SECFILE_BINARY) && strlen(data) != got) {
 		snprintf(err, errlen, "%s: contains a NUL byte", path);
 		r = SITHS_ERR_CONFIG_SYNTAX;
 		goto out;
@@ -173,6 +174,19 @@ check_component(const char *path, const struct stat *sb, char *err, size_t errle
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
 	return 0;
+}
+
+int
+siths_read_secure_data(const char *path, size_t max_bytes, unsigned char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	char *data = NULL;
+	int r;
+
+	*buf = NULL;
+	r = read_file(path, max_bytes, SECFILE_BINARY, &data, len, err, errlen);
+	*buf = (unsigned char *)data;
+	return r;
 }
 
 int

@@ -1,6 +1,6 @@
 /*
  * secfile.h - opening files that decide about security: configuration,
- * user maps, passwords, CRL files, and PKCS#11 modules before they are
+ * user maps, passwords, trust anchors, CRL files, and PKCS#11 modules before they are
  * loaded into (often root) processes.
  */
 #ifndef SITHS_SECFILE_H
@@ -18,6 +18,11 @@
  */
 int siths_read_secure_file(const char *path, size_t max_bytes, char **buf, size_t *len,
     char *err, size_t errlen);
+
+/* The same for data that may be binary (DER certificates and CRLs): NUL
+ * bytes are allowed, the buffer still ends in one past *len. */
+int siths_read_secure_data(const char *path, size_t max_bytes, unsigned char **buf,
+    size_t *len, char *err, size_t errlen);
 
 /* The same for a secret (a password): also not group/world-readable; the
  * buffer is wiped before it is freed on every error path. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -22,6 +23,7 @@
 #include "identity.h"
 #include "log.h"
 #include "revocation.h"
+#include "secfile.h"
 #include "timeutil.h"
 #include "verify.h"
 
@@ -31,6 +33,8 @@
 #define SITHS_MAX_UNTRUSTED 8
 /* Certificates read from one trust file or directory. */
 #define SITHS_MAX_TRUST_CERTS 256
+/* A trust file larger than this holds more than any SITHS trust store. */
+#define SITHS_MAX_TRUST_FILE (4 * 1024 * 1024)
 
 struct siths_verify_opts {
 	siths_profile profile;
@@ -39,16 +43,30 @@ struct siths_verify_opts {
 	int no_revocation;
 };
 
-/* Append every certificate in one file (PEM, or a single DER) to certs. */
+/*
+ * Append every certificate in one file (PEM, or a single DER) to certs.
+ * Opened like a configuration file (secfile.c): whoever can write a trust
+ * anchor decides who logs in.
+ */
 static int
 read_cert_file(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 {
+	unsigned char *data = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	char err[SITHS_ERRMSG_MAX];
 	BIO *bio = NULL;
 	X509 *x = NULL;
 	int n = 0, r = SITHS_ERR_TRUST_LOAD;
 
-	if ((bio = BIO_new_file(path, "rb")) == NULL) {
-		r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
+	if ((r = siths_read_secure_data(path, SITHS_MAX_TRUST_FILE, &data, &len, err,
+	    sizeof(err))) != 0) {
+		r = siths_fail(ctx, r == SITHS_ERR_NOMEM || r == SITHS_ERR_CONFIG_UNSAFE ? r :
+		    SITHS_ERR_TRUST_LOAD, "%s", err);
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
@@ -63,8 +81,8 @@ read_cert_file(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 	ERR_clear_error();
 	if (n == 0) {
 		/* Not PEM: the CA's own .cer files are a single DER certificate. */
-		(void)BIO_reset(bio);
-		if ((x = d2i_X509_bio(bio, NULL)) == NULL || !sk_X509_push(certs, x)) {
+		p = data;
+		if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || !sk_X509_push(certs, x)) {
 			X509_free(x);
 			ERR_clear_error();
 			r = siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: no certificate in it", path);
@@ -74,10 +92,15 @@ read_cert_file(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 	r = 0;
 out:
 	BIO_free(bio);
+	free(data);
 	return r;
 }
 
-/* A file, or every regular file in a directory (sorted, not recursive). */
+/*
+ * A file, or every regular file in a directory (sorted, not recursive). The
+ * directory must be no more open than the files: no one but root or us may
+ * add an anchor to it.
+ */
 static int
 read_certs(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 {
@@ -86,16 +109,21 @@ read_certs(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 	char file[4096];
 	int i, n, r = 0;
 
-	if (stat(path, &sb) != 0)
+	if (lstat(path, &sb) != 0)
 		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		return read_cert_file(ctx, path, certs);
+	if ((sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return siths_fail(ctx, SITHS_ERR_CONFIG_UNSAFE,
+		    "%s: a trust directory owned by another user or writable by group or others",
+		    path);
 	if ((n = scandir(path, &names, NULL, alphasort)) < 0)
 		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
 	for (i = 0; i < n; i++) {
 		if (r == 0 && names[i]->d_name[0] != '.') {
 			snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
-			if (stat(file, &sb) == 0 && S_ISREG(sb.st_mode))
+			/* a symbolic link is refused by read_cert_file, with its name */
+			if (lstat(file, &sb) == 0 && (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)))
 				r = read_cert_file(ctx, file, certs);
 		}
 		free(names[i]);
