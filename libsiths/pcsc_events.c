@@ -14,6 +14,10 @@
  * added and inserted again. The queue is bounded: a caller that does not
  * keep up loses the oldest events, and the log says so.
  *
+ * free() stops the watcher with SCardCancel, sent from a short-lived
+ * helper thread because pcsc-lite waits for pcscd's answer without a limit;
+ * free() gives up after 3 s and leaves the watcher to free the handle.
+ *
  * Locking: ev->lock guards the queue and the life of the handle (stopping,
  * waiters, the watcher's context). The followed readers belong to the
  * watcher alone, and to open() before the watcher starts.
@@ -177,9 +181,9 @@ ev_push(struct siths_card_events *ev, int type, const char *reader)
 	while (ev->len > 0 && ev->len >= ev->queue_max) {
 		it = &ev->queue[ev->head];
 		ev->dropped++;
-		ev_log_locked(ev, SITHS_LOG_WARNING,
-		    "card events are not being read: dropped the oldest (%s, %s); %lu dropped so far",
-		    siths_card_event_name(it->type), it->reader, ev->dropped);
+		ev_log_locked(ev, SITHS_LOG_WARNING, "card events are not being read: dropped "
+		    "the oldest (%s, %s); %lu dropped so far", siths_card_event_name(it->type),
+		    it->reader, ev->dropped);
 		ev->head = (ev->head + 1) % EV_QUEUE_MAX;
 		ev->len--;
 	}
@@ -188,8 +192,8 @@ ev_push(struct siths_card_events *ev, int type, const char *reader)
 	name_fit(it->reader, reader);
 	/* the fd turns readable with the first event; next() empties it with the last */
 	if (ev->len++ == 0 && write(ev->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-		ev_log_locked(ev, SITHS_LOG_ERR, "card events: the event fd cannot be signalled: %s",
-		    strerror(errno));
+		ev_log_locked(ev, SITHS_LOG_ERR, "card events: the event fd cannot be "
+		    "signalled: %s", strerror(errno));
 	ev_log_locked(ev, SITHS_LOG_DEBUG, "card event: %s, %s", siths_card_event_name(type),
 	    it->reader);
 	pthread_cond_broadcast(&ev->changed);
@@ -464,8 +468,9 @@ watcher(void *arg)
 			ev_log(ev, SITHS_LOG_INFO, "card events: pcscd went away (%s); waiting "
 			    "for it to come back", pcsc_stringify_error(rv));
 		else
-			ev_log(ev, SITHS_LOG_WARNING, "card events: following the readers failed "
-			    "(%s); starting again with a new PC/SC context", pcsc_stringify_error(rv));
+			ev_log(ev, SITHS_LOG_WARNING, "card events: following the readers "
+			    "failed (%s); starting again with a new PC/SC context",
+			    pcsc_stringify_error(rv));
 		readers_lose_all(ev);
 		set_context(ev, 0);
 		SCardReleaseContext(sc);
