@@ -1,8 +1,8 @@
 /*
- * pcsc.c - PC/SC readers and card events. Every call makes its own PC/SC
- * context, so a pcscd that restarted is simply found again; waits are
+ * pcsc.c - PC/SC readers and waiting for a card. Every call makes its own
+ * PC/SC context, so a pcscd that restarted is simply found again; waits are
  * registered on the siths_ctx so that siths_ctx_cancel_wait() can reach
- * them from another thread.
+ * them from another thread. The long-lived event watcher is pcsc_events.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -58,9 +58,8 @@ siths_pcsc_free(siths_ctx *ctx)
 	ctx->pcsc = NULL;
 }
 
-/* The reader names pcscd knows, in one allocated multi-string. */
-static LONG
-list_readers(SCARDCONTEXT sc, char **out)
+LONG
+siths_pcsc_list_names(SCARDCONTEXT sc, char **out)
 {
 	DWORD len = 0;
 	char *buf;
@@ -81,8 +80,8 @@ list_readers(SCARDCONTEXT sc, char **out)
 	return SCARD_S_SUCCESS;
 }
 
-static int
-matches(const char *name, const char *pattern)
+int
+siths_pcsc_name_matches(const char *name, const char *pattern)
 {
 	return pattern == NULL || *pattern == '\0' || strstr(name, pattern) != NULL;
 }
@@ -103,7 +102,7 @@ siths_pcsc_list(siths_ctx *ctx, struct siths_reader_info **out, size_t *n)
 	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &sc)) != SCARD_S_SUCCESS)
 		return siths_fail(ctx, SITHS_ERR_CARD_IO, "pcscd cannot be reached: %s",
 		    pcsc_stringify_error(rv));
-	rv = list_readers(sc, &names);
+	rv = siths_pcsc_list_names(sc, &names);
 	if (rv == SCARD_E_NO_READERS_AVAILABLE) {
 		r = 0;          /* no readers: an empty list */
 		goto out;
@@ -229,13 +228,13 @@ wait_round(siths_ctx *ctx, SCARDCONTEXT sc, const char *pattern, const struct ti
 	int r = 1;
 
 	memset(st, 0, sizeof(st));
-	rv = list_readers(sc, &names);
+	rv = siths_pcsc_list_names(sc, &names);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_NO_READERS_AVAILABLE)
 		return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ? 2 :
 		    siths_fail(ctx, SITHS_ERR_CARD_IO, "listing readers: %s",
 		    pcsc_stringify_error(rv));
 	for (p = names; p != NULL && *p != '\0' && count < PCSC_MAX_READERS; p += strlen(p) + 1) {
-		if (matches(p, pattern))
+		if (siths_pcsc_name_matches(p, pattern))
 			st[count++].szReader = p;
 	}
 	/* readers plugged in while we wait wake us too */

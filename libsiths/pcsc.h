@@ -1,12 +1,15 @@
 /*
  * pcsc.h - card readers through PC/SC (pcsc-lite): which readers there are,
- * which hold a card, and waiting for one to be inserted. Tokens are reached
- * through PKCS#11 (p11.h); PC/SC tells when to look.
+ * which hold a card, and waiting for one to be inserted (pcsc.c); a watcher
+ * that reports cards and readers coming and going (pcsc_events.c). Tokens
+ * are reached through PKCS#11 (p11.h); PC/SC tells when to look.
  */
 #ifndef SITHS_PCSC_H
 #define SITHS_PCSC_H
 
 #include <stddef.h>
+
+#include <winscard.h>
 
 #include "siths.h"
 
@@ -33,5 +36,15 @@ int siths_pcsc_wait(siths_ctx *ctx, const char *pattern, int timeout_ms, char **
 
 /* Make every wait on ctx return SITHS_ERR_CARD_CANCELLED. */
 void siths_pcsc_cancel(siths_ctx *ctx);
+
+/* The reader names pcscd knows on sc, in one allocated multi-string (at
+ * most 8 KiB); SCARD_E_NO_READERS_AVAILABLE when there are none. */
+LONG siths_pcsc_list_names(SCARDCONTEXT sc, char **out);
+/* Whether a reader name contains pattern; NULL or "" match every name. */
+int siths_pcsc_name_matches(const char *name, const char *pattern);
+
+/* Keep at most max (1 to 64) queued events on ev, for tests of the
+ * overflow without 65 card movements. */
+void siths_pcsc_events_set_queue_max(siths_card_events *ev, size_t max);
 
 #endif

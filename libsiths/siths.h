@@ -244,6 +244,55 @@ SITHS_API size_t siths_readers_count(const siths_readers *r);
 SITHS_API const char *siths_readers_name(const siths_readers *r, size_t i);
 SITHS_API int siths_readers_card_present(const siths_readers *r, size_t i);
 SITHS_API void siths_readers_free(siths_readers **r);
+
+/*
+ * Card events: cards put in and taken out, readers plugged in and out, for
+ * a thread that blocks in siths_card_events_next() or a poll()/select()
+ * loop on siths_card_events_fd(). A handle owns a watcher thread with its
+ * own PC/SC context; a handle may be used from several threads at once.
+ *
+ * open: follow the readers whose name contains reader_pattern (NULL or "":
+ * the configured [card] reader, else every reader). What is there already
+ * is queued before open returns: READER_ADDED for each reader, then
+ * CARD_INSERTED for each that holds a card. SITHS_ERR_CARD_IO when pcscd
+ * cannot be reached.
+ *
+ * When pcscd goes away, each reader has its card removed (CARD_REMOVED) and
+ * is removed (READER_REMOVED); once pcscd is back, readers and cards are
+ * added and inserted again. The queue holds 64 events; when nobody reads,
+ * the oldest are dropped (and logged).
+ */
+typedef struct siths_card_events siths_card_events;
+enum {
+	SITHS_EVENT_CARD_INSERTED = 1,
+	SITHS_EVENT_CARD_REMOVED = 2,
+	SITHS_EVENT_READER_ADDED = 3,
+	SITHS_EVENT_READER_REMOVED = 4,
+};
+SITHS_API int siths_card_events_open(siths_ctx *ctx, const char *reader_pattern,
+    siths_card_events **out);
+/* An fd (eventfd) that is readable while events are queued; for poll() and
+ * select() only: take the events with siths_card_events_next(ev, 0, ...).
+ * Owned by the handle. -1 for NULL. */
+SITHS_API int siths_card_events_fd(const siths_card_events *ev);
+/*
+ * The next event: its type and its reader's name (printable, at most 127
+ * bytes; allocated, free() it). Waits up to timeout_ms (0: not at all,
+ * -1: without limit). SITHS_ERR_CARD_TIMEOUT when none came in time,
+ * SITHS_ERR_CARD_CANCELLED when the handle is being freed meanwhile.
+ */
+SITHS_API int siths_card_events_next(siths_card_events *ev, int timeout_ms, int *type,
+    char **reader);
+/* "card_inserted", "card_removed", "reader_added", "reader_removed"; never NULL. */
+SITHS_API const char *siths_card_event_name(int type);
+/*
+ * Stop the watcher and free the handle, before the context. Threads
+ * waiting in siths_card_events_next() return SITHS_ERR_CARD_CANCELLED;
+ * none may start waiting once free has begun. Returns within about 3 s
+ * even if pcscd does not answer (the watcher then frees the handle when it
+ * finishes, and does not touch the context again).
+ */
+SITHS_API void siths_card_events_free(siths_card_events **ev);
 SITHS_API const char *siths_card_token_label(const siths_card *card);
 SITHS_API const char *siths_card_token_serial(const siths_card *card);
 SITHS_API const char *siths_card_reader(const siths_card *card);

@@ -1,7 +1,8 @@
 /*
  * siths.c - the `siths` command: verify a certificate, look a person up in
- * HSA, log in with a card. One JSON object on stdout; exit 0 yes, 1 no,
- * 2 usage, configuration or environment trouble.
+ * HSA, log in with a card, follow card events. One JSON object on stdout
+ * (events: one a line); exit 0 yes, 1 no, 2 usage, configuration or
+ * environment trouble.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -34,6 +36,7 @@ struct args {
 	const char *reader;
 	const char *wait;
 	const char *identity;
+	const char *count;
 	int no_revocation;
 	int pin_stdin;
 	int debug;
@@ -50,6 +53,7 @@ usage(FILE *f)
 	    "  siths login [--reader PATTERN] [--wait SECONDS] [--identity HSA-ID]\n"
 	    "              [--pin-stdin]\n"
 	    "  siths readers\n"
+	    "  siths events [--reader PATTERN] [--count N] [--wait SECONDS]\n"
 	    "  siths --version\n"
 	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
 }
@@ -352,6 +356,83 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 	return code;
 }
 
+/* One JSON object on one line: the events command's output is a stream. */
+static int
+print_line(json_t *obj)
+{
+	char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int r = -1;
+
+	json_decref(obj);
+	if (text != NULL && printf("%s\n", text) > 0 && fflush(stdout) == 0)
+		r = 0;
+	free(text);
+	return r;
+}
+
+/*
+ * Card events, one JSON line each, until --count of them (0 when not given:
+ * no end) or --wait seconds in all have passed: then a line with
+ * SITHS_ERR_CARD_TIMEOUT and exit 1.
+ */
+static int
+cmd_events(const struct args *a, siths_ctx *ctx)
+{
+	siths_card_events *ev = NULL;
+	struct timespec end, now;
+	long count = 0, wait_s = -1, seen = 0, left_ms = -1;
+	char *reader = NULL, *stop = NULL, msg[128];
+	int r, type, code = EXIT_YES;
+
+	if (a->count != NULL) {
+		count = strtol(a->count, &stop, 10);
+		if (*a->count == '\0' || *stop != '\0' || count < 1 || count > 1000000)
+			return tool_print_error(SITHS_ERR_INVALID_ARGUMENT,
+			    "--count takes a number of events from 1 to 1000000");
+	}
+	if (a->wait != NULL) {
+		wait_s = strtol(a->wait, &stop, 10);
+		if (*a->wait == '\0' || *stop != '\0' || wait_s < 0 || wait_s > 3600)
+			return tool_print_error(SITHS_ERR_INVALID_ARGUMENT,
+			    "--wait takes whole seconds from 0 to 3600");
+	}
+	if ((r = siths_card_events_open(ctx, a->reader, &ev)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += wait_s;
+	while (count == 0 || seen < count) {
+		if (wait_s >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left_ms = (end.tv_sec - now.tv_sec) * 1000L +
+			    (end.tv_nsec - now.tv_nsec) / 1000000L;
+			left_ms = left_ms < 0 ? 0 : left_ms;
+		}
+		if ((r = siths_card_events_next(ev, (int)left_ms, &type, &reader)) ==
+		    SITHS_ERR_CARD_TIMEOUT) {
+			snprintf(msg, sizeof(msg), "no card event within %ld s (--wait)", wait_s);
+			print_line(json_pack("{s:s, s:s, s:i}", "code", siths_status_name(r),
+			    "message", msg, "events", (int)seen));
+			code = EXIT_NO;
+			break;
+		}
+		if (r != 0) {
+			code = tool_print_error(r, siths_ctx_errmsg(ctx));
+			break;
+		}
+		r = print_line(json_pack("{s:s, s:s}", "event", siths_card_event_name(type),
+		    "reader", reader));
+		free(reader);
+		reader = NULL;
+		if (r != 0) {
+			code = EXIT_TROUBLE;    /* stdout is gone */
+			break;
+		}
+		seen++;
+	}
+	siths_card_events_free(&ev);
+	return code;
+}
+
 /* Most cards looked at in one listing. */
 #define MAX_LISTED_CARDS 16
 
@@ -422,6 +503,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "pin-stdin", no_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "identity", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -442,6 +524,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 's': a->pin_stdin = 1; break;
 		case 'w': a->wait = optarg; break;
 		case 'i': a->identity = optarg; break;
+		case 'k': a->count = optarg; break;
 		default: return -1;
 		}
 	}
@@ -460,6 +543,10 @@ args_fit(const struct args *a)
 	int login_opts = a->reader || a->pin_stdin || a->wait || a->identity;
 
 	if (a->command == NULL)
+		return 0;
+	if (strcmp(a->command, "events") == 0)
+		return a->operand == NULL && !verify_opts && !a->pin_stdin && !a->identity;
+	if (a->count != NULL)
 		return 0;
 	if (strcmp(a->command, "verify") == 0)
 		return a->operand != NULL && !login_opts;
@@ -497,6 +584,8 @@ main(int argc, char **argv)
 		code = cmd_lookup(&a, ctx);
 	else if (strcmp(a.command, "readers") == 0)
 		code = cmd_readers(&a, ctx);
+	else if (strcmp(a.command, "events") == 0)
+		code = cmd_events(&a, ctx);
 	else
 		code = cmd_login(&a, ctx);
 	siths_ctx_free(&ctx);
