@@ -19,6 +19,9 @@
 
 /* Readers considered at once; more is not a workstation. */
 #define PCSC_MAX_READERS 16
+/* Readers one wait follows: pcsc-lite takes PCSCLITE_MAX_READERS_CONTEXTS
+ * states in one call, and one of them is the pnp notification. */
+#define PCSC_WAIT_READERS (PCSCLITE_MAX_READERS_CONTEXTS - 1)
 /* Longest reader list pcscd may hand us. */
 #define PCSC_MAX_LIST 8192
 /* Waits that may run at once on one context. */
@@ -210,6 +213,14 @@ siths_pcsc_cancel(siths_ctx *ctx)
 	pthread_mutex_unlock(&p->lock);
 }
 
+int
+siths_pcsc_service_gone(LONG rv)
+{
+	/* F_COMM_ERROR: pcscd closed the socket under a wait (1.9 clients) */
+	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
+	    rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
+}
+
 /*
  * One round on one PC/SC context: the matching readers plus pnp
  * notification, then wait for a change. 0 with *reader set when a card is
@@ -220,7 +231,7 @@ static int
 wait_round(siths_ctx *ctx, SCARDCONTEXT sc, const char *pattern, const struct timespec *deadline,
     char **reader)
 {
-	SCARD_READERSTATE st[PCSC_MAX_READERS + 1];
+	SCARD_READERSTATE st[PCSC_WAIT_READERS + 1];
 	char *names = NULL, *p;
 	DWORD count = 0, i;
 	long left;
@@ -230,10 +241,10 @@ wait_round(siths_ctx *ctx, SCARDCONTEXT sc, const char *pattern, const struct ti
 	memset(st, 0, sizeof(st));
 	rv = siths_pcsc_list_names(sc, &names);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_NO_READERS_AVAILABLE)
-		return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ? 2 :
+		return siths_pcsc_service_gone(rv) ? 2 :
 		    siths_fail(ctx, SITHS_ERR_CARD_IO, "listing readers: %s",
 		    pcsc_stringify_error(rv));
-	for (p = names; p != NULL && *p != '\0' && count < PCSC_MAX_READERS; p += strlen(p) + 1) {
+	for (p = names; p != NULL && *p != '\0' && count < PCSC_WAIT_READERS; p += strlen(p) + 1) {
 		if (siths_pcsc_name_matches(p, pattern))
 			st[count++].szReader = p;
 	}
@@ -256,8 +267,7 @@ wait_round(siths_ctx *ctx, SCARDCONTEXT sc, const char *pattern, const struct ti
 	rv = SCardGetStatusChange(sc, (DWORD)left, st, count);
 	if (rv == SCARD_E_CANCELLED)
 		r = siths_fail(ctx, SITHS_ERR_CARD_CANCELLED, "the wait for a card was cancelled");
-	else if (rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
-	    rv == SCARD_E_INVALID_HANDLE)
+	else if (siths_pcsc_service_gone(rv))
 		r = 2;
 	else if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
 		r = siths_fail(ctx, SITHS_ERR_CARD_IO, "waiting for a card: %s",

@@ -42,6 +42,9 @@ void siths_pcsc_cancel(siths_ctx *ctx);
 LONG siths_pcsc_list_names(SCARDCONTEXT sc, char **out);
 /* Whether a reader name contains pattern; NULL or "" match every name. */
 int siths_pcsc_name_matches(const char *name, const char *pattern);
+/* Did pcscd go away (stopped, restarted, socket closed)? Then a new
+ * context is the way on. */
+int siths_pcsc_service_gone(LONG rv);
 
 /* Keep at most max (1 to 64) queued events on ev, for tests of the
  * overflow without 65 card movements. */

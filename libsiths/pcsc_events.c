@@ -372,14 +372,6 @@ watch_round(struct siths_card_events *ev, SCARDCONTEXT sc, DWORD timeout_ms)
 /* --- the watcher thread ----------------------------------------------------- */
 
 static int
-service_gone(LONG rv)
-{
-	/* F_COMM_ERROR: pcscd closed the socket under a wait (1.9 clients) */
-	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
-	    rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
-}
-
-static int
 stopping(struct siths_card_events *ev)
 {
 	int s;
@@ -464,7 +456,7 @@ watcher(void *arg)
 		}
 		if (rv == SCARD_S_SUCCESS || rv == SCARD_E_CANCELLED)
 			continue;       /* a cancel comes from free(): the loop sees it */
-		if (service_gone(rv))
+		if (siths_pcsc_service_gone(rv))
 			ev_log(ev, SITHS_LOG_INFO, "card events: pcscd went away (%s); waiting "
 			    "for it to come back", pcsc_stringify_error(rv));
 		else
