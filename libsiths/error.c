@@ -13,77 +13,128 @@
 #include "error.h"
 #include "log.h"
 
+/*
+ * unavailable: no answer could be had (a card, reader, server, file or the
+ * configuration was in the way), as opposed to an answer that refuses the
+ * person or certificate. Callers may offer another way in for the first,
+ * never for the second.
+ */
 struct status_text {
 	int status;
 	const char *name;
-	const char *text;
+	int unavailable;
+	const char *en;
+	const char *sv;
 };
 
-#define S(code, text) { code, #code, text }
+#define A(code, en, sv) { code, #code, 1, en, sv }  /* no answer could be had */
+#define S(code, en, sv) { code, #code, 0, en, sv }  /* an answer */
 static const struct status_text status_table[] = {
-	S(SITHS_OK, "success"),
-	S(SITHS_ERR_INTERNAL, "internal error"),
-	S(SITHS_ERR_NOMEM, "out of memory"),
-	S(SITHS_ERR_INVALID_ARGUMENT, "invalid argument"),
-	S(SITHS_ERR_CONFIG_OPEN, "the configuration file cannot be read"),
-	S(SITHS_ERR_CONFIG_UNSAFE, "the configuration file is not protected (owner, mode or symlink)"),
-	S(SITHS_ERR_CONFIG_SYNTAX, "the configuration file is malformed"),
-	S(SITHS_ERR_CONFIG_KEY, "unknown or repeated configuration key"),
-	S(SITHS_ERR_CONFIG_VALUE, "bad configuration value"),
-	S(SITHS_ERR_CONFIG_MISSING, "a required configuration key is missing"),
-	S(SITHS_ERR_TRUST_LOAD, "the trusted certificates cannot be loaded"),
-	S(SITHS_ERR_CARD_MODULE, "the PKCS#11 module cannot be loaded"),
-	S(SITHS_ERR_CARD_ABSENT, "no card found"),
-	S(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate"),
-	S(SITHS_ERR_CARD_IO, "the card failed an operation"),
-	S(SITHS_ERR_CARD_REMOVED, "the card was removed"),
-	S(SITHS_ERR_CARD_TIMEOUT, "the card did not answer in time"),
-	S(SITHS_ERR_CARD_SIGN, "the card could not sign"),
-	S(SITHS_ERR_PROOF_FAILED, "the card did not prove that it holds the certificate's key"),
-	S(SITHS_ERR_CARD_NOT_LOGGED_IN, "the card needs the PIN first"),
-	S(SITHS_ERR_CARD_CANCELLED, "the wait for a card was cancelled"),
-	S(SITHS_ERR_PIN_EMPTY, "no PIN was given"),
-	S(SITHS_ERR_PIN_TOO_SHORT, "the PIN is too short"),
-	S(SITHS_ERR_PIN_TOO_LONG, "the PIN is too long"),
-	S(SITHS_ERR_PIN_FORMAT, "the PIN may contain digits only"),
-	S(SITHS_ERR_PIN_INCORRECT, "wrong PIN"),
-	S(SITHS_ERR_PIN_LOCKED, "the PIN is locked"),
-	S(SITHS_ERR_PIN_MUST_CHANGE, "the PIN must be changed first"),
-	S(SITHS_ERR_CERT_PARSE, "not a valid certificate"),
-	S(SITHS_ERR_CERT_UNTRUSTED, "the certificate is not issued by a trusted CA"),
-	S(SITHS_ERR_CERT_EXPIRED, "the certificate has expired"),
-	S(SITHS_ERR_CERT_NOT_YET_VALID, "the certificate is not valid yet"),
-	S(SITHS_ERR_CERT_SIGNATURE_ONLY, "a signature certificate cannot be used to log in"),
-	S(SITHS_ERR_CERT_KEY_USAGE, "the certificate's key usage does not allow this"),
-	S(SITHS_ERR_CERT_EKU, "the certificate's extended key usage does not allow this"),
-	S(SITHS_ERR_CERT_NO_HSA_ID, "the certificate carries no HSA-id"),
-	S(SITHS_ERR_CERT_HSA_ID_INVALID, "the certificate's HSA-id is malformed"),
-	S(SITHS_ERR_CERT_POLICY, "the certificate has no accepted certificate policy"),
-	S(SITHS_ERR_CERT_LOA_TOO_LOW, "the certificate's level of assurance is too low"),
-	S(SITHS_ERR_CERT_WEAK_KEY, "the certificate's key is too weak"),
-	S(SITHS_ERR_CERT_CHAIN, "the certification path is invalid"),
-	S(SITHS_ERR_REVOCATION_UNAVAILABLE, "revocation status could not be checked"),
-	S(SITHS_ERR_CERT_REVOKED, "the certificate is revoked"),
-	S(SITHS_ERR_REVOCATION_UNKNOWN, "the revocation service does not know the certificate"),
-	S(SITHS_ERR_OCSP_INVALID, "the OCSP response is not valid"),
-	S(SITHS_ERR_OCSP_NONCE, "the OCSP response does not carry the nonce we sent"),
-	S(SITHS_ERR_CRL_INVALID, "the revocation list is not valid"),
-	S(SITHS_ERR_REVOCATION_STALE, "the revocation information is out of date"),
-	S(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached"),
-	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory"),
-	S(SITHS_ERR_HSA_AMBIGUOUS, "the HSA-id matches more than one directory entry"),
-	S(SITHS_ERR_HSA_INACTIVE, "the person's HSA commission is not active"),
-	S(SITHS_ERR_HSA_PROTOCOL, "the HSA directory answered with an error"),
-	S(SITHS_ERR_HSA_BIND, "the HSA directory refused our credentials"),
-	S(SITHS_ERR_HSA_TIMEOUT, "the HSA directory did not answer in time"),
-	S(SITHS_ERR_HSA_ID_INVALID, "malformed HSA-id"),
-	S(SITHS_ERR_HSA_ENTRY_TOO_LARGE, "the directory entry is too large"),
-	S(SITHS_ERR_POLICY_NO_MAPPING, "no local user is mapped to this HSA-id"),
-	S(SITHS_ERR_POLICY_USER_MISMATCH, "the card belongs to another user"),
-	S(SITHS_ERR_POLICY_ROOT_DENIED, "logging in as root with a card is not allowed"),
-	S(SITHS_ERR_POLICY_MAP_FILE, "the user map cannot be read"),
-	S(SITHS_ERR_POLICY_UNKNOWN_USER, "the mapped local user does not exist"),
+	S(SITHS_OK, "success", "klart"),
+	A(SITHS_ERR_INTERNAL, "internal error", "internt fel"),
+	A(SITHS_ERR_NOMEM, "out of memory", "minnet räcker inte"),
+	A(SITHS_ERR_INVALID_ARGUMENT, "invalid argument", "ogiltigt argument"),
+	A(SITHS_ERR_CONFIG_OPEN, "the configuration file cannot be read",
+	    "konfigurationsfilen kan inte läsas"),
+	A(SITHS_ERR_CONFIG_UNSAFE, "the configuration file is not protected (owner, mode or symlink)",
+	    "konfigurationsfilen är inte skyddad (ägare, rättigheter eller symbolisk länk)"),
+	A(SITHS_ERR_CONFIG_SYNTAX, "the configuration file is malformed",
+	    "konfigurationsfilen är felaktigt skriven"),
+	A(SITHS_ERR_CONFIG_KEY, "unknown or repeated configuration key",
+	    "okänd eller upprepad inställning i konfigurationen"),
+	A(SITHS_ERR_CONFIG_VALUE, "bad configuration value", "felaktigt värde i konfigurationen"),
+	A(SITHS_ERR_CONFIG_MISSING, "a required configuration key is missing",
+	    "en nödvändig inställning saknas i konfigurationen"),
+	A(SITHS_ERR_TRUST_LOAD, "the trusted certificates cannot be loaded",
+	    "de betrodda certifikaten kan inte läsas in"),
+	A(SITHS_ERR_CARD_MODULE, "the PKCS#11 module cannot be loaded",
+	    "PKCS#11-modulen kan inte läsas in"),
+	A(SITHS_ERR_CARD_ABSENT, "no card found", "inget kort hittades"),
+	S(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate",
+	    "kortet har inget användbart legitimeringscertifikat"),
+	A(SITHS_ERR_CARD_IO, "the card failed an operation", "kortet kunde inte utföra en åtgärd"),
+	A(SITHS_ERR_CARD_REMOVED, "the card was removed", "kortet togs ut"),
+	A(SITHS_ERR_CARD_TIMEOUT, "the card did not answer in time", "kortet svarade inte i tid"),
+	A(SITHS_ERR_CARD_SIGN, "the card could not sign", "kortet kunde inte signera"),
+	S(SITHS_ERR_PROOF_FAILED, "the card did not prove that it holds the certificate's key",
+	    "kortet kunde inte visa att det har certifikatets nyckel"),
+	S(SITHS_ERR_CARD_NOT_LOGGED_IN, "the card needs the PIN first",
+	    "kortet behöver PIN-koden först"),
+	S(SITHS_ERR_CARD_CANCELLED, "the wait for a card or the PIN entry was cancelled",
+	    "väntan på kortet eller inmatningen av PIN-koden avbröts"),
+	S(SITHS_ERR_PIN_EMPTY, "no PIN was given", "ingen PIN-kod angavs"),
+	S(SITHS_ERR_PIN_TOO_SHORT, "the PIN is too short", "PIN-koden är för kort"),
+	S(SITHS_ERR_PIN_TOO_LONG, "the PIN is too long", "PIN-koden är för lång"),
+	S(SITHS_ERR_PIN_FORMAT, "the PIN may contain digits only",
+	    "PIN-koden får bara innehålla siffror"),
+	S(SITHS_ERR_PIN_INCORRECT, "wrong PIN", "fel PIN-kod"),
+	S(SITHS_ERR_PIN_LOCKED, "the PIN is locked", "PIN-koden är låst"),
+	S(SITHS_ERR_PIN_MUST_CHANGE, "the PIN must be changed first",
+	    "PIN-koden måste bytas först"),
+	S(SITHS_ERR_CERT_PARSE, "not a valid certificate", "inget giltigt certifikat"),
+	S(SITHS_ERR_CERT_UNTRUSTED, "the certificate is not issued by a trusted CA",
+	    "certifikatet är inte utfärdat av en betrodd utfärdare"),
+	S(SITHS_ERR_CERT_EXPIRED, "the certificate has expired", "certifikatet har gått ut"),
+	S(SITHS_ERR_CERT_NOT_YET_VALID, "the certificate is not valid yet",
+	    "certifikatet gäller inte än"),
+	S(SITHS_ERR_CERT_SIGNATURE_ONLY, "a signature certificate cannot be used to log in",
+	    "ett underskriftscertifikat kan inte användas för inloggning"),
+	S(SITHS_ERR_CERT_KEY_USAGE, "the certificate's key usage does not allow this",
+	    "certifikatets nyckelanvändning tillåter inte detta"),
+	S(SITHS_ERR_CERT_EKU, "the certificate's extended key usage does not allow this",
+	    "certifikatets utökade nyckelanvändning tillåter inte detta"),
+	S(SITHS_ERR_CERT_NO_HSA_ID, "the certificate carries no HSA-id",
+	    "certifikatet har inget HSA-id"),
+	S(SITHS_ERR_CERT_HSA_ID_INVALID, "the certificate's HSA-id is malformed",
+	    "certifikatets HSA-id är felaktigt"),
+	S(SITHS_ERR_CERT_POLICY, "the certificate has no accepted certificate policy",
+	    "certifikatet har ingen godkänd certifikatpolicy"),
+	S(SITHS_ERR_CERT_LOA_TOO_LOW, "the certificate's level of assurance is too low",
+	    "certifikatets tillitsnivå är för låg"),
+	S(SITHS_ERR_CERT_WEAK_KEY, "the certificate's key is too weak",
+	    "certifikatets nyckel är för svag"),
+	S(SITHS_ERR_CERT_CHAIN, "the certification path is invalid",
+	    "certifikatkedjan är ogiltig"),
+	A(SITHS_ERR_REVOCATION_UNAVAILABLE, "revocation status could not be checked",
+	    "det gick inte att kontrollera om certifikatet är spärrat"),
+	S(SITHS_ERR_CERT_REVOKED, "the certificate is revoked", "certifikatet är spärrat"),
+	S(SITHS_ERR_REVOCATION_UNKNOWN, "the revocation service does not know the certificate",
+	    "spärrtjänsten känner inte till certifikatet"),
+	S(SITHS_ERR_OCSP_INVALID, "the OCSP response is not valid", "OCSP-svaret är ogiltigt"),
+	S(SITHS_ERR_OCSP_NONCE, "the OCSP response does not carry the nonce we sent",
+	    "OCSP-svaret saknar det engångsvärde som skickades"),
+	S(SITHS_ERR_CRL_INVALID, "the revocation list is not valid", "spärrlistan är ogiltig"),
+	S(SITHS_ERR_REVOCATION_STALE, "the revocation information is out of date",
+	    "spärrinformationen är inaktuell"),
+	A(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached",
+	    "HSA-katalogen kan inte nås"),
+	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory",
+	    "personen finns inte i HSA-katalogen"),
+	S(SITHS_ERR_HSA_AMBIGUOUS, "the HSA-id matches more than one directory entry",
+	    "HSA-id:t matchar mer än en post i katalogen"),
+	S(SITHS_ERR_HSA_INACTIVE, "the person's HSA commission is not active",
+	    "personens uppdrag i HSA är inte aktivt"),
+	A(SITHS_ERR_HSA_PROTOCOL, "the HSA directory answered with an error",
+	    "HSA-katalogen svarade med ett fel"),
+	A(SITHS_ERR_HSA_BIND, "the HSA directory refused our credentials",
+	    "HSA-katalogen godtog inte våra inloggningsuppgifter"),
+	A(SITHS_ERR_HSA_TIMEOUT, "the HSA directory did not answer in time",
+	    "HSA-katalogen svarade inte i tid"),
+	A(SITHS_ERR_HSA_ID_INVALID, "malformed HSA-id", "felaktigt HSA-id"),
+	A(SITHS_ERR_HSA_ENTRY_TOO_LARGE, "the directory entry is too large",
+	    "katalogposten är för stor"),
+	S(SITHS_ERR_POLICY_NO_MAPPING, "no local user is mapped to this HSA-id",
+	    "ingen lokal användare är kopplad till detta HSA-id"),
+	S(SITHS_ERR_POLICY_USER_MISMATCH, "the card belongs to another user",
+	    "kortet tillhör en annan användare"),
+	S(SITHS_ERR_POLICY_ROOT_DENIED, "logging in as root with a card is not allowed",
+	    "inloggning som root med kort är inte tillåten"),
+	A(SITHS_ERR_POLICY_MAP_FILE, "the user map cannot be read",
+	    "användarkopplingen kan inte läsas"),
+	S(SITHS_ERR_POLICY_UNKNOWN_USER, "the mapped local user does not exist",
+	    "den kopplade lokala användaren finns inte"),
 };
+#undef A
 #undef S
 
 static const struct status_text *
@@ -103,7 +154,17 @@ siths_strerror(int status)
 {
 	const struct status_text *st = status_lookup(status);
 
-	return st != NULL ? st->text : "unknown status";
+	return st != NULL ? st->en : "unknown status";
+}
+
+const char *
+siths_strerror_lang(int status, const char *lang)
+{
+	const struct status_text *st = status_lookup(status);
+
+	if (lang == NULL || strcmp(lang, "sv") != 0)
+		return siths_strerror(status);
+	return st != NULL ? st->sv : "okänd status";
 }
 
 const char *
@@ -112,6 +173,15 @@ siths_status_name(int status)
 	const struct status_text *st = status_lookup(status);
 
 	return st != NULL ? st->name : "SITHS_ERR_UNKNOWN";
+}
+
+int
+siths_status_unavailable(int status)
+{
+	const struct status_text *st = status_lookup(status);
+
+	/* a status this version does not know is no answer either */
+	return st != NULL ? st->unavailable : 1;
 }
 
 /*

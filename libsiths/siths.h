@@ -118,8 +118,17 @@ typedef enum siths_status {
 
 /* Never NULL; "unknown status" for numbers not listed above. */
 SITHS_API const char *siths_strerror(int status);
+/* The sentence in Swedish for lang "sv", else in English; never NULL. */
+SITHS_API const char *siths_strerror_lang(int status, const char *lang);
 /* The stable name, e.g. "SITHS_ERR_CERT_REVOKED"; never NULL. */
 SITHS_API const char *siths_status_name(int status);
+/*
+ * 1 when status means that no answer could be had: a card, reader, server,
+ * file or the configuration was in the way (pam_siths: PAM_AUTHINFO_UNAVAIL,
+ * siths: exit 2). 0 for SITHS_OK and for answers that refuse the person or
+ * the certificate, which no fallback may turn into a login.
+ */
+SITHS_API int siths_status_unavailable(int status);
 
 /* Log levels share syslog's numbers. */
 enum {

@@ -94,6 +94,13 @@ msg(const struct login *l, enum message_id m)
 	return messages[m][l->opts.lang];
 }
 
+/* The library's sentence for status, in the person's language. */
+static const char *
+reason(const struct login *l, int status)
+{
+	return siths_strerror_lang(status, l->opts.lang == PAM_SITHS_LANG_SV ? "sv" : "en");
+}
+
 static void
 say(const struct login *l, int style, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -252,7 +259,7 @@ pin_result(struct login *l, int r, siths_pin_state after)
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_PAD_CANCELLED));
 		return deny(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_MUST_CHANGE:
-		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
+		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
 		return deny(l, r, PAM_AUTH_ERR);
 	default:
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
@@ -292,8 +299,9 @@ authenticate(struct login *l)
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_DIRECTORY_DOWN));
 		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
 	}
-	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
-	if (r == SITHS_ERR_CARD_REMOVED || r == SITHS_ERR_CARD_IO)
+	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
+	/* something was in the way (card, server, file): not a refusal */
+	if (siths_status_unavailable(r))
 		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
 	return deny(l, r, PAM_AUTH_ERR);
 }
@@ -307,7 +315,7 @@ settle_user(struct login *l)
 	int r;
 
 	if ((r = siths_map_user(l->ctx, l->id, &l->login)) != 0) {
-		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), siths_strerror(r));
+		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
 		return deny(l, r, r == SITHS_ERR_POLICY_ROOT_DENIED ? PAM_PERM_DENIED :
 		    r == SITHS_ERR_POLICY_MAP_FILE ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN);
 	}

@@ -9,30 +9,10 @@
 int
 tool_exit_code(int status)
 {
-	switch (status) {
-	case SITHS_OK:
+	if (status == SITHS_OK)
 		return EXIT_YES;
-	/* Faults of the setting, not answers about the person or certificate. */
-	case SITHS_ERR_CARD_MODULE:
-	case SITHS_ERR_CARD_ABSENT:
-	case SITHS_ERR_CARD_IO:
-	case SITHS_ERR_CARD_REMOVED:
-	case SITHS_ERR_CARD_TIMEOUT:
-	case SITHS_ERR_CARD_SIGN:
-	case SITHS_ERR_REVOCATION_UNAVAILABLE:
-	case SITHS_ERR_HSA_UNREACHABLE:
-	case SITHS_ERR_HSA_PROTOCOL:
-	case SITHS_ERR_HSA_BIND:
-	case SITHS_ERR_HSA_TIMEOUT:
-	case SITHS_ERR_HSA_ID_INVALID:       /* a malformed argument is a usage error */
-	case SITHS_ERR_HSA_ENTRY_TOO_LARGE:
-	case SITHS_ERR_POLICY_MAP_FILE:
-		return EXIT_TROUBLE;
-	}
-	/* general (-1..-9) and configuration (-10..-19) */
-	if (status > -20)
-		return EXIT_TROUBLE;
-	return EXIT_NO;
+	/* faults of the setting, not answers about the person or certificate */
+	return siths_status_unavailable(status) ? EXIT_TROUBLE : EXIT_NO;
 }
 
 static int

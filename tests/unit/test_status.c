@@ -76,6 +76,56 @@ test_unknown_status(void **state)
 	assert_string_equal(siths_status_name(-9999), "SITHS_ERR_UNKNOWN");
 }
 
+/* Swedish and English sentences: every status has both, and they differ. */
+static void
+test_swedish_sentences(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < N_STATUSES; i++) {
+		const char *sv = siths_strerror_lang(all_statuses[i], "sv");
+
+		assert_non_null(sv);
+		assert_string_not_equal(sv, "okänd status");
+		assert_string_not_equal(sv, siths_strerror(all_statuses[i]));
+		assert_string_equal(siths_strerror_lang(all_statuses[i], "en"),
+		    siths_strerror(all_statuses[i]));
+		assert_string_equal(siths_strerror_lang(all_statuses[i], NULL),
+		    siths_strerror(all_statuses[i]));
+	}
+	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "sv"), "fel PIN-kod");
+	assert_string_equal(siths_strerror_lang(-9999, "sv"), "okänd status");
+}
+
+/*
+ * "No answer could be had" against "the answer is no": a fallback (PAM's
+ * authinfo_unavail) must never be offered for a refusal.
+ */
+static void
+test_unavailable_or_refused(void **state)
+{
+	static const int unavailable[] = {
+		SITHS_ERR_INTERNAL, SITHS_ERR_CONFIG_OPEN, SITHS_ERR_TRUST_LOAD,
+		SITHS_ERR_CARD_MODULE, SITHS_ERR_CARD_ABSENT, SITHS_ERR_CARD_IO,
+		SITHS_ERR_CARD_REMOVED, SITHS_ERR_CARD_TIMEOUT, SITHS_ERR_CARD_SIGN,
+		SITHS_ERR_REVOCATION_UNAVAILABLE, SITHS_ERR_HSA_UNREACHABLE, SITHS_ERR_HSA_BIND,
+		SITHS_ERR_HSA_TIMEOUT, SITHS_ERR_HSA_PROTOCOL, SITHS_ERR_POLICY_MAP_FILE, -9999,
+	};
+	static const int refused[] = {
+		SITHS_OK, SITHS_ERR_PROOF_FAILED, SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED,
+		SITHS_ERR_CERT_UNTRUSTED, SITHS_ERR_CERT_REVOKED, SITHS_ERR_CERT_EXPIRED,
+		SITHS_ERR_CERT_SIGNATURE_ONLY, SITHS_ERR_OCSP_INVALID, SITHS_ERR_OCSP_NONCE,
+		SITHS_ERR_REVOCATION_STALE, SITHS_ERR_HSA_NOT_FOUND, SITHS_ERR_HSA_INACTIVE,
+		SITHS_ERR_POLICY_USER_MISMATCH, SITHS_ERR_POLICY_ROOT_DENIED,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(unavailable) / sizeof(unavailable[0]); i++)
+		assert_int_equal(siths_status_unavailable(unavailable[i]), 1);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_int_equal(siths_status_unavailable(refused[i]), 0);
+}
+
 static void
 test_errmsg_without_context(void **state)
 {
@@ -90,6 +140,8 @@ main(void)
 		cmocka_unit_test(test_every_status_named),
 		cmocka_unit_test(test_numbers_stable),
 		cmocka_unit_test(test_unknown_status),
+		cmocka_unit_test(test_swedish_sentences),
+		cmocka_unit_test(test_unavailable_or_refused),
 		cmocka_unit_test(test_errmsg_without_context),
 	};
 
