@@ -22,7 +22,10 @@
 #include "log.h"
 #include "p11.h"
 #include "pcsc.h"
+#include "text.h"
 
+/* Bytes kept of a name or subject on a card, for display. */
+#define SITHS_CARD_TEXT_MAX 512
 /* How often a waiting call looks for a card again where PC/SC cannot tell. */
 #define SITHS_CARD_POLL_MS 250
 
@@ -85,6 +88,15 @@ cert_kind(siths_ctx *ctx, X509 *x509)
 	return kind;
 }
 
+/* A printable copy of value (NULL stays NULL) in *dst; 0 when out of memory. */
+static int
+shown(char **dst, const char *value)
+{
+	if (value == NULL)
+		return 1;
+	return (*dst = siths_text_printable_dup(value, SITHS_CARD_TEXT_MAX)) != NULL;
+}
+
 /*
  * Describe one certificate for display. What cannot be read stays NULL: a
  * card's odd certificate is refused with its reason at login, not here.
@@ -99,15 +111,14 @@ cert_describe(siths_ctx *ctx, X509 *x509, struct siths_card_cert *c)
 	c->kind = cert_kind(ctx, x509);
 	if (siths_cert_hsa_id(ctx, x509, &c->hsa_id) != 0)
 		c->hsa_id = NULL;
-	if (siths_cert_describe(ctx, x509, id) == 0) {
-		/* taken over from the scratch identity */
-		c->name = id->display_name;
-		c->org = id->org_name;
-		c->subject = id->cert_subject;
-		c->sha256 = id->cert_sha256;
-		c->not_after = id->cert_not_after;
-		id->display_name = id->org_name = NULL;
-		id->cert_subject = id->cert_sha256 = id->cert_not_after = NULL;
+	/* Nothing on the card is validated yet, and these reach prompts: a
+	 * card's own names must not steer a terminal. */
+	if (siths_cert_describe(ctx, x509, id) == 0 &&
+	    (!shown(&c->name, id->display_name) || !shown(&c->org, id->org_name) ||
+	    !shown(&c->subject, id->cert_subject) || !shown(&c->sha256, id->cert_sha256) ||
+	    !shown(&c->not_after, id->cert_not_after))) {
+		siths_identity_free(&id);
+		return SITHS_ERR_NOMEM;
 	}
 	siths_identity_free(&id);
 	/* the profile's refusals above describe, they do not fail the call */
@@ -126,38 +137,50 @@ cert_clear(struct siths_card_cert *c)
 	free(c->not_after);
 }
 
-/*
- * The certificate that logs in unless the caller chooses: the first that
- * fits the login profile. Failing that, the first with digitalSignature
- * that is not a signature certificate, so that the login is refused with
- * that certificate's own reason. SIZE_MAX when there is neither.
- */
+/* The certificate that logs in unless the caller chooses: the first that
+ * fits the login profile; SIZE_MAX when none does. */
 static size_t
 default_choice(const siths_card *card)
 {
 	size_t i;
-	uint32_t ku;
 
 	for (i = 0; i < card->ncerts; i++) {
 		if (card->certs[i].kind == SITHS_CARD_CERT_LOGIN)
 			return i;
 	}
-	for (i = 0; i < card->ncerts; i++) {
-		ku = X509_get_key_usage(siths_p11_cert(card->tok, i));
-		if (card->certs[i].kind != SITHS_CARD_CERT_SIGNATURE && ku != UINT32_MAX &&
-		    (ku & KU_DIGITAL_SIGNATURE))
-			return i;
-	}
 	return SIZE_MAX;
 }
 
+/*
+ * Why a card has no identity, before any PIN is asked. A certificate meant
+ * for login (digitalSignature) that the profile refuses is refused with the
+ * profile's own reason, so that a person learns what is wrong with the card
+ * rather than that nothing was found.
+ */
 int
 siths_card_no_identity(const siths_card *card)
 {
+	struct siths_identity *scratch = NULL;
 	size_t i, signing = 0;
+	uint32_t ku;
+	X509 *x509;
+	int r;
 
-	for (i = 0; i < card->ncerts; i++)
+	for (i = 0; i < card->ncerts; i++) {
+		x509 = siths_p11_cert(card->tok, i);
+		ku = X509_get_key_usage(x509);
 		signing += card->certs[i].kind == SITHS_CARD_CERT_SIGNATURE;
+		if (card->certs[i].kind == SITHS_CARD_CERT_SIGNATURE || ku == UINT32_MAX ||
+		    !(ku & KU_DIGITAL_SIGNATURE))
+			continue;
+		if ((scratch = siths_identity_new()) == NULL)
+			return siths_fail(card->ctx, SITHS_ERR_NOMEM, "out of memory");
+		if ((r = siths_cert_describe(card->ctx, x509, scratch)) == 0)
+			r = siths_cert_check_profile(card->ctx, x509, SITHS_PROFILE_LOGIN, scratch);
+		siths_identity_free(&scratch);
+		if (r != 0)
+			return r; /* the profile's status and message stand */
+	}
 	if (card->ncerts > 0 && signing == card->ncerts)
 		return siths_fail(card->ctx, SITHS_ERR_CERT_SIGNATURE_ONLY,
 		    "the card in '%s' holds only signature certificates (nonRepudiation), "

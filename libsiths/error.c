@@ -17,7 +17,9 @@
  * unavailable: no answer could be had (a card, reader, server, file or the
  * configuration was in the way), as opposed to an answer that refuses the
  * person or certificate. Callers may offer another way in for the first,
- * never for the second.
+ * never for the second. A card without any login certificate counts as no
+ * SITHS card; a directory that answers with an error or an entry beyond the
+ * caps gave no answer that can be used.
  */
 struct status_text {
 	int status;
@@ -50,7 +52,7 @@ static const struct status_text status_table[] = {
 	A(SITHS_ERR_CARD_MODULE, "the PKCS#11 module cannot be loaded",
 	    "PKCS#11-modulen kan inte läsas in"),
 	A(SITHS_ERR_CARD_ABSENT, "no card found", "inget kort hittades"),
-	S(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate",
+	A(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate",
 	    "kortet har inget användbart legitimeringscertifikat"),
 	A(SITHS_ERR_CARD_IO, "the card failed an operation", "kortet kunde inte utföra en åtgärd"),
 	A(SITHS_ERR_CARD_REMOVED, "the card was removed", "kortet togs ut"),

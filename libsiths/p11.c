@@ -61,6 +61,7 @@
 #include "log.h"
 #include "p11.h"
 #include "secfile.h"
+#include "text.h"
 
 /* What a card may make us hold: a malicious card must not make us allocate
  * without bound, nor put control characters into logs and prompts. */
@@ -641,36 +642,18 @@ siths_p11_free(siths_ctx *ctx)
 
 /*
  * A bounded, printable copy of a string a reader or card chose: it reaches
- * logs and login prompts. UTF-8 is kept (labels carry names); control
- * characters are not.
+ * logs, login prompts and JSON (text.c).
  */
 static void
 text_fit(char dst[P11_MAX_TEXT + 1], const char *s)
 {
-	size_t i, len;
-
-	if (s == NULL)
-		s = "";
-	len = strnlen(s, P11_MAX_TEXT);
-	/* at the cap, do not cut a UTF-8 sequence in half */
-	if (len == P11_MAX_TEXT) {
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	dst[len] = '\0';
+	siths_text_printable(dst, s, P11_MAX_TEXT);
 }
 
 static char *
 text_copy(const char *s)
 {
-	char buf[P11_MAX_TEXT + 1];
-
-	text_fit(buf, s);
-	return strdup(buf);
+	return siths_text_printable_dup(s, P11_MAX_TEXT);
 }
 
 static int

@@ -162,11 +162,17 @@ find_card(struct login *l)
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_SIGNATURE_ONLY));
 		return deny(l, r, PAM_AUTH_ERR);
 	}
-	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT)
+	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT) {
 		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
-	else
+		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	}
+	if (siths_status_unavailable(r)) {
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
-	return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	}
+	/* the card's certificate is refused before any PIN is asked */
+	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
+	return deny(l, r, PAM_AUTH_ERR);
 }
 
 /* Warn before the PIN is asked, so nobody locks a card unwarned. */

@@ -4,7 +4,10 @@
 # section of siths.conf.5 (with its range and default, for numbers); every
 # long option and command of tools/siths.c is in siths.1; every module
 # argument of pam_siths/options.c, every PAM result and every English
-# message of pam_siths/pam_siths.c is in pam_siths.8. TAP output.
+# message of pam_siths/pam_siths.c is in pam_siths.8; every SITHS_API
+# function of libsiths/siths.h is described in libsiths.3, and every status
+# code listed there with its number and its class from libsiths/error.c.
+# Every page renders without warnings. TAP output.
 set -u
 
 src=${SITHS_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -15,6 +18,9 @@ pam_c=$src/pam_siths/pam_siths.c
 conf_man=$src/man/siths.conf.5
 tool_man=$src/man/siths.1
 pam_man=$src/man/pam_siths.8
+header=$src/libsiths/siths.h
+error_c=$src/libsiths/error.c
+api_man=$src/man/libsiths.3
 
 results=()
 pass() { results+=("ok - $1"); }
@@ -48,7 +54,8 @@ has_word() {   # has_word WORD: stdin holds WORD delimited by non-word character
 	grep -Eq "(^|[^A-Za-z0-9_])$1([^A-Za-z0-9_]|\$)"
 }
 
-for f in "$config_c" "$siths_c" "$options_c" "$pam_c" "$conf_man" "$tool_man" "$pam_man"; do
+for f in "$config_c" "$siths_c" "$options_c" "$pam_c" "$conf_man" "$tool_man" "$pam_man" \
+    "$header" "$error_c" "$api_man"; do
 	if [ ! -r "$f" ]; then
 		echo "1..1"
 		echo "not ok 1 - $f is readable"
@@ -148,9 +155,37 @@ done < <(awk '/messages\[\]\[2\] = \{/ { on = 1 } on && /^\};/ { on = 0 } on' "$
     sed -E 's/.*", *"([^"]*)"$/\1/')
 check "pam_siths.c's messages were read ($nmsgs)" [ "$nmsgs" -ge 10 ]
 
+# --- libsiths.3 against libsiths/siths.h and error.c -------------------------------
+
+# Every function: named outside SYNOPSIS, which lists them all anyway.
+api_text=$(flat <(awk '/^\.SH SYNOPSIS/ { skip = 1; next } /^\.SH/ { skip = 0 } !skip' "$api_man"))
+nfuncs=0
+while read -r fn; do
+	nfuncs=$((nfuncs + 1))
+	check "libsiths.3 describes $fn()" has_word "$fn" <<<"$api_text"
+done < <(sed -nE 's/^SITHS_API [^(]*[^A-Za-z0-9_]([a-z_0-9]+)\(.*/\1/p' "$header")
+check "siths.h's functions were read ($nfuncs)" [ "$nfuncs" -ge 80 ]
+
+# Every status code: a tag line under STATUS CODES with its number, marked
+# "unavailable" exactly when error.c's table puts it in that class (A).
+status_tags=$(tags_of "$api_man" "STATUS CODES")
+ncodes=0
+while read -r code number; do
+	ncodes=$((ncodes + 1))
+	line=$(grep -E "^\.BR? $code( |\$)" <<<"$status_tags")
+	want=$(sed -nE "s/^[[:space:]]*A\($code,.*/unavailable/p; s/^[[:space:]]*S\($code,.*/answer/p" "$error_c")
+	have=answer
+	grep -q "unavailable" <<<"$line" && have=unavailable
+	check "libsiths.3 lists $code ($number, $want)" \
+	    test -n "$line" -a -n "$want" -a "$have" = "$want"
+	check "libsiths.3 gives $code the number $number" \
+	    grep -qF "(${number/-/\\-}" <<<"$line"
+done < <(sed -nE 's/^[[:space:]]*(SITHS_(OK|ERR_[A-Z_]+)) = (-?[0-9]+),.*/\1 \3/p' "$header")
+check "siths.h's status codes were read ($ncodes)" [ "$ncodes" -ge 50 ]
+
 # --- the pages render without warnings, where groff is installed -----------------
 
-for page in "$tool_man" "$conf_man" "$pam_man"; do
+for page in "$tool_man" "$conf_man" "$pam_man" "$api_man"; do
 	name=${page##*/}
 	if command -v groff >/dev/null 2>&1; then
 		check "$name renders without warnings" \
