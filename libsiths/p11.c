@@ -99,6 +99,7 @@ struct siths_p11_token {
 	CK_SESSION_HANDLE session;     /* ours, for login and logout */
 	int have_session;
 	int logged_in;
+	int pad_abandoned;             /* the session went to a PIN pad's worker */
 	char *reader;
 	char *label;
 	char *serial;
@@ -210,6 +211,11 @@ struct p11_job {
 	pthread_cond_t cv;             /* done was set */
 	int refs;
 	int done;
+	int left;                      /* the caller left at the deadline */
+	/* Run by the worker when the caller left: a call that may take long
+	 * for a good reason (a person at a PIN pad) cleans up after itself.
+	 * NULL: the module counts as hung. */
+	void (*abandoned)(struct p11_job *);
 	void (*run)(struct p11_job *);
 	int ok;                        /* results, read once done */
 	CK_RV rv;
@@ -313,11 +319,16 @@ job_main(void *arg)
 {
 	struct p11_job *job = arg;
 
+	int left;
+
 	job->run(job);
 	pthread_mutex_lock(&job->lock);
 	job->done = 1;
+	left = job->left;
 	pthread_cond_signal(&job->cv);
 	pthread_mutex_unlock(&job->lock);
+	if (left && job->abandoned != NULL)
+		job->abandoned(job);
 	job_release(job);
 	return NULL;
 }
@@ -382,6 +393,7 @@ job_run_within(const siths_ctx *ctx, struct p11_job *job, const char *what, int 
 	while (!job->done && err == 0)
 		err = pthread_cond_timedwait(&job->cv, &job->lock, &until);
 	done = job->done;
+	job->left = !done;
 	pthread_mutex_unlock(&job->lock);
 	if (done) {
 		/* the worker still runs our code after done: joined, it has left it,
@@ -389,9 +401,12 @@ job_run_within(const siths_ctx *ctx, struct p11_job *job, const char *what, int 
 		pthread_join(tid, NULL);
 		return 0;
 	}
-	__atomic_store_n(&p11_hung, 1, __ATOMIC_RELEASE);
 	library_pin();
 	pthread_detach(tid);
+	if (job->abandoned != NULL)
+		return siths_fail(ctx, SITHS_ERR_CARD_TIMEOUT, "%s took longer than %d ms "
+		    "([card] %s)", what, ms, setting);
+	__atomic_store_n(&p11_hung, 1, __ATOMIC_RELEASE);
 	return siths_fail(ctx, SITHS_ERR_CARD_TIMEOUT,
 	    "the PKCS#11 module did not finish %s within %d ms ([card] %s); "
 	    "it is not used again in this process", what, ms, setting);
@@ -1076,6 +1091,10 @@ token_present(struct siths_p11_token *tok)
 
 	if (module_hung())
 		return hung_fail(tok->ctx);
+	if (tok->pad_abandoned)
+		return siths_fail(tok->ctx, SITHS_ERR_CARD_TIMEOUT,
+		    "the PIN pad of '%s' was left waiting earlier; open the card again",
+		    tok->reader);
 	if (!tok->have_session)
 		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
 		    "the card in '%s' was removed", tok->reader);
@@ -1184,7 +1203,6 @@ static void
 login_run(struct p11_job *job)
 {
 	CK_FUNCTION_LIST_PTR fn = job->fn;
-
 	/* no PIN on a protected authentication path: the reader's pad asks */
 	CK_UTF8CHAR_PTR pin = job->pin_pad ? NULL : job->pin;
 	CK_ULONG len = job->pin_pad ? 0 : job->pin_len;
@@ -1198,6 +1216,17 @@ login_run(struct p11_job *job)
 	}
 	/* not kept a moment longer than the module needs it */
 	explicit_bzero(job->pin, sizeof(job->pin));
+}
+
+/*
+ * A PIN pad nobody finished with before the deadline: the session is the
+ * worker's now. Whatever was typed late, the card does not stay logged in.
+ */
+static void
+pad_abandoned(struct p11_job *job)
+{
+	(void)job->fn->C_Logout(job->session);
+	(void)job->fn->C_CloseSession(job->session);
 }
 
 int
@@ -1216,9 +1245,8 @@ siths_p11_login(struct siths_p11_token *tok, const char *pin)
 		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN is too long");
 	if (module_hung())
 		return hung_fail(tok->ctx);
-	if (!tok->have_session)
-		return siths_fail(tok->ctx, SITHS_ERR_CARD_REMOVED,
-		    "the card in '%s' was removed", tok->reader);
+	if (tok->pad_abandoned || !tok->have_session)
+		return token_present(tok);
 	if ((job = job_new(login_run)) == NULL)
 		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
 	job->fn = tok->p11->fn;
@@ -1230,11 +1258,19 @@ siths_p11_login(struct siths_p11_token *tok, const char *pin)
 	job->pin_len = len;
 	job->pin_pad = pin == NULL;
 	tok->logged_in = 0;
-	if (pin == NULL)
+	if (pin == NULL) {
+		/* a person, not a module, may be slow here: the module is not
+		 * given up on, only this session */
+		job->abandoned = pad_abandoned;
 		r = job_run_within(tok->ctx, job, "the PIN entry on the reader's PIN pad",
 		    tok->ctx->cfg->pinpad_timeout_ms, "pinpad_timeout_ms");
-	else
+		if (r == SITHS_ERR_CARD_TIMEOUT) {
+			tok->have_session = 0;
+			tok->pad_abandoned = 1;
+		}
+	} else {
 		r = job_run(tok->ctx, job, "the PIN login");
+	}
 	if (r != 0)
 		goto out;
 	if (job->rv != CKR_OK) {

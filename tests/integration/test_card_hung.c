@@ -54,6 +54,11 @@ test_hung_module_is_not_used_again(void **state)
 	struct timespec start;
 
 	assert_int_equal(siths_card_wait(ctx, NULL, 0, &card), SITHS_OK);
+	/* no PIN and no PIN pad: refused before the module is asked (C_Login
+	 * hangs here, so an answer at all shows it was not called) */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(siths_card_login(card, NULL, NULL), SITHS_ERR_PIN_EMPTY);
+	assert_true(seconds_since(&start) < 0.9);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(siths_card_login(card, "123456", NULL), SITHS_ERR_CARD_TIMEOUT);
 	/* 1 s deadline; generous for a loaded machine, far below "hangs" */

@@ -12,8 +12,12 @@
  *                      removed-sign, removed-login, pss-rejected,
  *                      only-rsa-pkcs, only-sha256-rsa-pkcs, only-ecdsa-sha256,
  *                      no-sign-mechs, hang-initialize, hang-token-info,
- *                      hang-objects, hang-open-session, pinpad, pinpad-cancel
+ *                      hang-objects, hang-open-session, pinpad, pinpad-cancel,
+ *                      pinpad-slow
  *   MOCK_PKCS11_PAD_PIN  for pinpad: the PIN the person "types on the pad"
+ *   MOCK_PKCS11_PAD_DELAY_MS  for pinpad-slow: how long the person takes at
+ *                      the first PIN-pad login in the process (later ones
+ *                      are quick)
  * The only-* faults make a token that offers that one signing mechanism
  * (and refuses the others at C_SignInit); no-sign-mechs, one that offers
  * none; pss-rejected, one that lists RSA-PSS but turns it down when asked.
@@ -52,6 +56,7 @@ enum fault {
 	FAULT_HANG_OPEN_SESSION = 1 << 11, /* C_OpenSession never returns */
 	FAULT_PINPAD = 1 << 12,           /* a PIN pad; the PIN from MOCK_PKCS11_PAD_PIN */
 	FAULT_PINPAD_CANCEL = 1 << 13,    /* a PIN pad where the person presses Cancel */
+	FAULT_PINPAD_SLOW = 1 << 14,      /* a PIN pad where the person takes their time */
 };
 
 static const struct {
@@ -76,12 +81,14 @@ static const struct {
 	{ "hang-open-session", FAULT_HANG_OPEN_SESSION, 0 },
 	{ "pinpad", FAULT_PINPAD, 0 },
 	{ "pinpad-cancel", FAULT_PINPAD_CANCEL, 0 },
+	{ "pinpad-slow", FAULT_PINPAD_SLOW, 0 },
 };
 
 static pthread_once_t mock_once = PTHREAD_ONCE_INIT;
 static CK_FUNCTION_LIST_PTR real;   /* the wrapped module's list */
 static CK_FUNCTION_LIST mock;       /* what callers get */
 static unsigned int fault;          /* FAULT_* bits */
+static int pad_was_slow;            /* pinpad-slow: the first pad login was */
 static CK_MECHANISM_TYPE only_mech;
 /* the session whose C_Sign hashes for CKM_ECDSA_SHA256 (one at a time) */
 static CK_SESSION_HANDLE hashing_session = CK_INVALID_HANDLE;
@@ -97,7 +104,7 @@ hang(void)
 static int
 pinpad(void)
 {
-	return (fault & (FAULT_PINPAD | FAULT_PINPAD_CANCEL)) != 0;
+	return (fault & (FAULT_PINPAD | FAULT_PINPAD_CANCEL | FAULT_PINPAD_SLOW)) != 0;
 }
 
 static CK_RV
@@ -115,6 +122,9 @@ mock_login(CK_SESSION_HANDLE session, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK
 	if (pinpad() && pin == NULL) {
 		if (fault & FAULT_PINPAD_CANCEL)
 			return CKR_FUNCTION_CANCELED;
+		if ((fault & FAULT_PINPAD_SLOW) && !__atomic_exchange_n(&pad_was_slow, 1,
+		    __ATOMIC_ACQ_REL) && (env = getenv("MOCK_PKCS11_PAD_DELAY_MS")) != NULL)
+			usleep((useconds_t)strtoul(env, NULL, 10) * 1000);
 		if ((env = getenv("MOCK_PKCS11_PAD_PIN")) == NULL)
 			env = "";
 		n = strnlen(env, sizeof(typed));

@@ -1,0 +1,94 @@
+/*
+ * test_card_pad.c - a PIN-pad reader through the library's API, in one
+ * long-lived process, with the mock PKCS#11 module as the pad:
+ *  - a person slower than [card] pinpad_timeout_ms gives CARD_TIMEOUT, and
+ *    unlike a hung module the module stays in use: the next card login in
+ *    the same process works.
+ *
+ * Run by card-faults.test inside the environment. Environment:
+ *   SITHS_TEST_CONF_MOCK_PAD  siths.conf naming the mock, pinpad_timeout_ms = 1000
+ *   SOFTHSM2_CONF             Anna's token
+ *   MOCK_PKCS11_PAD_PIN       Anna's PIN
+ *   MOCK_PKCS11_FAULT         pinpad-slow
+ *   MOCK_PKCS11_PAD_DELAY_MS  the first pad login's slowness, above the deadline
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "siths.h"
+
+static siths_ctx *
+open_ctx(void)
+{
+	const char *conf = getenv("SITHS_TEST_CONF_MOCK_PAD");
+	siths_ctx *ctx = NULL;
+	int r;
+
+	if (conf == NULL)
+		fail_msg("SITHS_TEST_CONF_MOCK_PAD is not set");
+	if ((r = siths_ctx_new(&ctx, conf)) != 0)
+		fail_msg("siths_ctx_new(%s): %s", conf, siths_status_name(r));
+	return ctx;
+}
+
+static double
+seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* The slow pad: a timeout for this try, and the module still in use. */
+static void
+test_slow_pad_is_no_hung_module(void **state)
+{
+	siths_ctx *ctx = open_ctx();
+	siths_card *card = NULL;
+	siths_identity *id = NULL;
+	siths_pin_state pin = 0;
+	struct timespec start;
+
+	assert_int_equal(siths_card_wait(ctx, NULL, 0, &card), SITHS_OK);
+	assert_int_equal(siths_card_pin_state(card, &pin), SITHS_OK);
+	assert_true(pin & SITHS_PIN_PAD);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(siths_card_login(card, NULL, NULL), SITHS_ERR_CARD_TIMEOUT);
+	assert_true(seconds_since(&start) < 4.0);
+	assert_non_null(strstr(siths_ctx_errmsg(ctx), "pinpad_timeout_ms"));
+	/* this card's session went to the pad's worker */
+	assert_int_equal(siths_card_authenticate(card, &id), SITHS_ERR_CARD_NOT_LOGGED_IN);
+	siths_card_free(&card);
+	/* the person finishes typing late; the worker logs out and closes */
+	sleep(3);
+	assert_int_equal(siths_card_wait(ctx, NULL, 0, &card), SITHS_OK);
+	assert_int_equal(siths_card_pin_state(card, &pin), SITHS_OK);
+	/* not logged in by the late PIN: signing asks for a login first */
+	assert_int_equal(siths_card_authenticate(card, &id), SITHS_ERR_CARD_NOT_LOGGED_IN);
+	/* and a whole login on the pad works: the module was not given up on */
+	assert_int_equal(siths_card_login(card, NULL, NULL), SITHS_OK);
+	assert_int_equal(siths_card_authenticate(card, &id), SITHS_OK);
+	assert_string_equal(siths_identity_hsa_id(id), getenv("SITHS_TEST_HSA_ANNA"));
+	siths_identity_free(&id);
+	siths_card_free(&card);
+	siths_ctx_free(&ctx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slow_pad_is_no_hung_module),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
