@@ -282,7 +282,8 @@ enter_pin(struct login *l)
 
 	/* the reader's own keypad asks: the PIN never passes through here */
 	if (l->pin_state & SITHS_PIN_PAD) {
-		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_PIN_PAD));
+		/* it stands for the PIN question: shown under PAM_SILENT too */
+		pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", msg(l, MSG_PIN_PAD));
 		return pin_result(l, siths_card_login(l->card, NULL, &after), after);
 	}
 	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", msg(l, MSG_PIN_PROMPT)) !=
