@@ -855,7 +855,10 @@ token_choose(struct siths_p11_token *tok, const char *pattern)
 		text_fit(reader, slot->description);
 		if ((r = token_take(tok, slot, reader)) == 0)
 			return 0;
-		if (r == SITHS_ERR_NOMEM || r == SITHS_ERR_INTERNAL)
+		/* after a timeout the module is not asked about another slot: the
+		 * timeout, naming the call that hung, is the answer */
+		if (r == SITHS_ERR_NOMEM || r == SITHS_ERR_INTERNAL || r == SITHS_ERR_CARD_TIMEOUT ||
+		    r == SITHS_ERR_CARD_MODULE)
 			return r;
 		if (r == SITHS_ERR_CARD_NO_CERT)
 			nocert = 1;
@@ -1376,7 +1379,7 @@ offered_ways(struct p11_job *job)
 {
 	CK_FUNCTION_LIST_PTR fn = job->fn;
 	CK_MECHANISM_INFO info;
-	CK_ULONG n = 0, k;
+	CK_ULONG n = 0, room, k;
 	size_t w;
 	CK_RV rv;
 
@@ -1390,8 +1393,12 @@ offered_ways(struct p11_job *job)
 		return CKR_OK;
 	if ((job->mechs = calloc(n, sizeof(*job->mechs))) == NULL)
 		return CKR_HOST_MEMORY;
+	room = n;
 	if ((rv = fn->C_GetMechanismList(job->slot, job->mechs, &n)) != CKR_OK)
 		return rv;
+	/* what the module says it wrote, never more than it was given */
+	if (n > room)
+		n = room;
 	for (k = 0; k < n; k++) {
 		for (w = 0; w < SIGN_WAYS; w++) {
 			if (job->mechs[k] != sign_ways[w].ckm)

@@ -66,21 +66,26 @@ siths_pcsc_list_names(SCARDCONTEXT sc, char **out)
 {
 	DWORD len = 0;
 	char *buf;
-	LONG rv;
+	LONG rv = SCARD_E_INSUFFICIENT_BUFFER;
+	int tries;
 
 	*out = NULL;
-	if ((rv = SCardListReaders(sc, NULL, NULL, &len)) != SCARD_S_SUCCESS)
-		return rv;
-	if (len == 0 || len > PCSC_MAX_LIST)
-		return SCARD_E_NO_READERS_AVAILABLE;
-	if ((buf = calloc(1, len + 1)) == NULL)
-		return SCARD_E_NO_MEMORY;
-	if ((rv = SCardListReaders(sc, NULL, buf, &len)) != SCARD_S_SUCCESS) {
+	/* a reader plugged in between the two calls makes the list longer than
+	 * the first call said: ask again */
+	for (tries = 0; tries < 3 && rv == SCARD_E_INSUFFICIENT_BUFFER; tries++) {
+		if ((rv = SCardListReaders(sc, NULL, NULL, &len)) != SCARD_S_SUCCESS)
+			return rv;
+		if (len == 0 || len > PCSC_MAX_LIST)
+			return SCARD_E_NO_READERS_AVAILABLE;
+		if ((buf = calloc(1, len + 1)) == NULL)
+			return SCARD_E_NO_MEMORY;
+		if ((rv = SCardListReaders(sc, NULL, buf, &len)) == SCARD_S_SUCCESS) {
+			*out = buf;
+			return rv;
+		}
 		free(buf);
-		return rv;
 	}
-	*out = buf;
-	return SCARD_S_SUCCESS;
+	return rv;
 }
 
 int

@@ -456,14 +456,18 @@ watcher(void *arg)
 		}
 		if (rv == SCARD_S_SUCCESS || rv == SCARD_E_CANCELLED)
 			continue;       /* a cancel comes from free(): the loop sees it */
-		if (siths_pcsc_service_gone(rv))
+		/* Only a pcscd that went away takes the readers with it; after any
+		 * other failure they are followed on from their last known state,
+		 * so that no card is reported removed that was not. */
+		if (siths_pcsc_service_gone(rv)) {
 			ev_log(ev, SITHS_LOG_INFO, "card events: pcscd went away (%s); waiting "
 			    "for it to come back", pcsc_stringify_error(rv));
-		else
+			readers_lose_all(ev);
+		} else {
 			ev_log(ev, SITHS_LOG_WARNING, "card events: following the readers "
 			    "failed (%s); starting again with a new PC/SC context",
 			    pcsc_stringify_error(rv));
-		readers_lose_all(ev);
+		}
 		set_context(ev, 0);
 		SCardReleaseContext(sc);
 		sc = 0;
