@@ -340,6 +340,46 @@ settle_user(struct login *l)
 	return PAM_SUCCESS;
 }
 
+/* An HSA-id as the environment may carry it: its own characters only. */
+static int
+env_safe(const char *value)
+{
+	size_t i;
+
+	if (value == NULL || *value == '\0' || strlen(value) > 64)
+		return 0;
+	for (i = 0; value[i] != '\0'; i++) {
+		if (!((value[i] >= 'A' && value[i] <= 'Z') || (value[i] >= 'a' && value[i] <= 'z') ||
+		    (value[i] >= '0' && value[i] <= '9') || value[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Which identity logged in, for the session (pam_getenv, or the process
+ * environment after pam_getenvlist): SITHS_HSA_ID, and SITHS_ORG_HSA_ID
+ * when the directory named the organisation.
+ */
+static int
+export_identity(struct login *l)
+{
+	const char *hsa = siths_identity_hsa_id(l->id), *org = siths_identity_org_hsa_id(l->id);
+	char buf[96];
+
+	if (env_safe(hsa)) {
+		snprintf(buf, sizeof(buf), "SITHS_HSA_ID=%s", hsa);
+		if (pam_putenv(l->pamh, buf) != PAM_SUCCESS)
+			return PAM_BUF_ERR;
+	}
+	if (env_safe(org)) {
+		snprintf(buf, sizeof(buf), "SITHS_ORG_HSA_ID=%s", org);
+		if (pam_putenv(l->pamh, buf) != PAM_SUCCESS)
+			return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
 PAM_SITHS_EXPORT int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -355,8 +395,9 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return PAM_SERVICE_ERR;
 	}
 	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
-	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS && (r = enter_pin(&l)) == PAM_SUCCESS &&
-	    (r = authenticate(&l)) == PAM_SUCCESS && (r = settle_user(&l)) == PAM_SUCCESS)
+	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
+	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
+	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS)
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
 		    siths_identity_hsa_id(l.id), siths_identity_display_name(l.id), l.login);
 	free(l.login);

@@ -31,6 +31,7 @@ use_card(const char *scenario)
 }
 
 struct convo {
+	char hsa_id[64];         /* SITHS_HSA_ID after a login (expect_user) */
 	const char *pins[2];
 	const char *answers[2];  /* echo-on prompts: the identity chosen */
 	char *err[MAX_MSGS];
@@ -65,6 +66,26 @@ told(const struct convo *c, const char *text)
 	for (i = 0; i < MAX_MSGS; i++) {
 		if (strstr(c->errbuf[i], text) != NULL || strstr(c->infobuf[i], text) != NULL)
 			return 1;
+	}
+	return 0;
+}
+
+/* The HSA-id in the listed identity that starts with prefix ("2) "). */
+static int
+listed_hsa_id(const struct convo *c, const char *prefix, char *out, size_t size)
+{
+	const char *open, *close;
+	int i;
+
+	for (i = 0; i < MAX_MSGS; i++) {
+		if (strncmp(c->infobuf[i], prefix, strlen(prefix)) != 0)
+			continue;
+		open = strrchr(c->infobuf[i], '(');
+		close = strrchr(c->infobuf[i], ')');
+		if (open == NULL || close == NULL || close < open)
+			return 0;
+		snprintf(out, size, "%.*s", (int)(close - open - 1), open + 1);
+		return 1;
 	}
 	return 0;
 }
@@ -120,6 +141,9 @@ expect_user(const char *scenario, const char *choice, const char *pin, const cha
 	ph = tests[1].case_out.ph;
 	assert_int_equal(pam_get_item(ph, PAM_USER, &user), PAM_SUCCESS);
 	assert_string_equal(user, want);
+	/* which identity logged in, for the session */
+	assert_non_null(pam_getenv(ph, "SITHS_HSA_ID"));
+	snprintf(c->hsa_id, sizeof(c->hsa_id), "%s", pam_getenv(ph, "SITHS_HSA_ID"));
 	pam_end(ph, PAM_SUCCESS);
 }
 
@@ -243,8 +267,16 @@ test_two_identities_asks(void **state)
 {
 	struct convo c;
 
+	char listed[64];
+
+	/* the identity logged in is the one listed under the number answered */
 	expect_user("fredrik", "2", PIN, "fredrik", &c);
 	assert_true(told(&c, "flera identiteter"));
+	assert_true(listed_hsa_id(&c, "2) ", listed, sizeof(listed)));
+	assert_string_equal(c.hsa_id, listed);
+	expect_user("fredrik", "1", PIN, "fredrik", &c);
+	assert_true(listed_hsa_id(&c, "1) ", listed, sizeof(listed)));
+	assert_string_equal(c.hsa_id, listed);
 	assert_true(told(&c, "1) Fredrik Flerkommun"));
 	assert_true(told(&c, "2) Fredrik Flerkommun"));
 	assert_true(told(&c, getenv("SITHS_TEST_HSA_FREDRIK_NORRBY")));
@@ -283,6 +315,7 @@ test_pinpad_login(void **state)
 	struct convo c;
 
 	expect_user("anna", NULL, NULL, "anna", &c);
+	assert_string_equal(c.hsa_id, getenv("SITHS_TEST_HSA_ANNA"));
 	assert_true(told(&c, "knappsats"));
 }
 
