@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
 #define DEFAULT_CACHE_DIR "/var/cache/siths"
 /* Items in one list value (URIs, prefixes, policies, CRL files). */
 #define MAX_LIST_ITEMS 32
+/* Longest attribute name for [pam] user_map = attr:; HSA's are far shorter. */
+#define USER_MAP_ATTR_MAX 64
 
 struct parse_state {
 	struct siths_config *cfg;
@@ -458,18 +461,24 @@ parse_tls(struct parse_state *st, const struct key_spec *ks, const char *value, 
 	return 0;
 }
 
+/* An RFC 4512 descr: a letter, then letters, digits and '-'. */
+static int
+descr_valid(const char *s)
+{
+	int ok = isalpha((unsigned char)*s);
+
+	for (s++; ok && *s != '\0'; s++)
+		ok = isalnum((unsigned char)*s) || *s == '-';
+	return ok;
+}
+
 /* An LDAP attribute or object class name (RFC 4512 descr) or a dotted OID:
  * these names go into filters and attribute lists, never anything else. */
 static int
 parse_attr_name(struct parse_state *st, const struct key_spec *ks, const char *value,
     void *field)
 {
-	const char *p = value;
-	int ok = isalpha((unsigned char)*p);
-
-	for (p++; ok && *p != '\0'; p++)
-		ok = isalnum((unsigned char)*p) || *p == '-';
-	if (!ok && !oid_valid(value)) {
+	if (!descr_valid(value) && !oid_valid(value)) {
 		set_error(st, SITHS_ERR_CONFIG_VALUE,
 		    "[%s] %s: '%s' is not an attribute name", ks->section, ks->key, value);
 		return -1;
@@ -485,10 +494,23 @@ parse_user_map(struct parse_state *st, const struct key_spec *ks, const char *va
 		if (check_absolute(st, ks, value + 5) != 0)
 			return -1;
 	} else if (strncmp(value, "attr:", 5) == 0) {
-		/* Refused now rather than failing every login later. */
-		set_error(st, SITHS_ERR_CONFIG_VALUE,
-		    "[pam] user_map: attr: mapping is not supported by this version; use file:");
-		return -1;
+		/*
+		 * The name is added to the person search's attribute list and
+		 * looked up by name in the entry returned. A descr only: the
+		 * server names attributes by their descr, so an OID asked for
+		 * would never be found; options (";lang-sv") are no name.
+		 */
+		if (strlen(value + 5) > USER_MAP_ATTR_MAX || !descr_valid(value + 5)) {
+			set_error(st, SITHS_ERR_CONFIG_VALUE,
+			    "[pam] user_map: '%s' is not attr: and an attribute name (a letter, "
+			    "then letters, digits and '-', at most %d)", value, USER_MAP_ATTR_MAX);
+			return -1;
+		}
+		free(st->cfg->user_map_attr);
+		if ((st->cfg->user_map_attr = strdup(value + 5)) == NULL) {
+			set_error(st, SITHS_ERR_NOMEM, "out of memory");
+			return -1;
+		}
 	} else {
 		set_error(st, SITHS_ERR_CONFIG_VALUE,
 		    "[pam] user_map: '%s' is not file:/PATH or attr:ATTRIBUTE", value);
@@ -744,6 +766,14 @@ finish(struct parse_state *st)
 		set_error(st, SITHS_ERR_CONFIG_MISSING, "[trust] anchors: required");
 		return -1;
 	}
+	/* personal_number = no promises that the number is never read */
+	if (cfg->user_map_attr != NULL && !cfg->hsa_read_personal_number &&
+	    strcasecmp(cfg->user_map_attr, cfg->attrs.personal_number) == 0) {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[pam] user_map: attr:%s reads the personal identity number, which needs "
+		    "[hsa] personal_number = yes", cfg->user_map_attr);
+		return -1;
+	}
 	if (cfg->pin_min > cfg->pin_max) {
 		set_error(st, SITHS_ERR_CONFIG_VALUE, "[card] pin_min %d is above pin_max %d",
 		    cfg->pin_min, cfg->pin_max);
@@ -855,6 +885,7 @@ siths_config_free(struct siths_config **cfgp)
 	free(cfg->pkcs11_module);
 	free(cfg->card_reader);
 	free(cfg->user_map);
+	free(cfg->user_map_attr);
 	attrs_free(&cfg->attrs);
 	free(cfg);
 	*cfgp = NULL;

@@ -123,7 +123,8 @@ struct siths_config {
 	int pinpad_timeout_ms;         /* deadline of a login on a reader's PIN pad */
 
 	/* [pam] */
-	char *user_map;
+	char *user_map;                /* as written: file:PATH or attr:NAME */
+	char *user_map_attr;           /* attr:'s NAME, else NULL: a file map */
 	int allow_root;
 };
 

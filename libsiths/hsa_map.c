@@ -290,6 +290,36 @@ siths_hsa_entry_has_class(const siths_ctx *ctx, struct siths_hsa_entry *ent,
 	return 0;
 }
 
+/*
+ * [pam] user_map = attr:NAME: NAME's value, kept only when there is
+ * exactly one, and the number of values. Zero or several do not fail the
+ * lookup: they refuse a login, which is the mapping's to say.
+ */
+static int
+entry_map_login(const siths_ctx *ctx, struct siths_hsa_entry *ent, const char *attr,
+    struct siths_identity *id)
+{
+	int r = SITHS_ERR_INTERNAL;
+	struct berval **v = NULL;
+	char *s = NULL;
+
+	if ((r = entry_values(ctx, ent, attr, &v)) != 0 || v == NULL)
+		goto out;
+	id->map_login_values = (size_t)ldap_count_values_len(v);
+	if (id->map_login_values == 1 &&
+	    ((s = bv_strdup(v[0])) == NULL || siths_identity_set(&id->map_login, s) != 0)) {
+		r = nomem(ctx);
+		goto out;
+	}
+	/* success */
+	r = 0;
+out:
+	free(s);
+	if (v != NULL)
+		ldap_value_free_len(v);
+	return r;
+}
+
 int
 siths_hsa_map_person(const siths_ctx *ctx, struct siths_hsa_entry *ent, const char *hsa_id,
     struct siths_identity *id)
@@ -313,6 +343,9 @@ siths_hsa_map_person(const siths_ctx *ctx, struct siths_hsa_entry *ent, const ch
 	/* Personal data: never asked for unless configured, never kept otherwise. */
 	if (ctx->cfg->hsa_read_personal_number &&
 	    (r = entry_copy(ctx, ent, a->personal_number, 1, &id->personal_number)) != 0)
+		return r;
+	if (ctx->cfg->user_map_attr != NULL &&
+	    (r = entry_map_login(ctx, ent, ctx->cfg->user_map_attr, id)) != 0)
 		return r;
 	return entry_list(ctx, ent, a->system_role, add_role, id);
 }

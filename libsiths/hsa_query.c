@@ -100,12 +100,17 @@ siths_hsa_plan_init(const siths_ctx *ctx, struct siths_hsa_plan *plan)
 {
 	const struct siths_config *cfg = ctx->cfg;
 	const struct siths_hsa_attrs *a = &cfg->attrs;
-	/* personalIdentityNumber is personal data: asked for only when configured */
+	/*
+	 * personalIdentityNumber is personal data: asked for only when
+	 * configured. The login name attribute only when user_map = attr:
+	 * says so (NULL otherwise).
+	 */
 	const char *first[] = {
 		"objectClass", a->hsa_id, a->given_name, a->surname, a->full_name,
 		a->common_name, a->mail, a->title, a->hsa_title, a->pa_title_code,
 		a->system_role, a->start_date, a->end_date, a->commission_purpose,
-		a->commission_right, cfg->hsa_read_personal_number ? a->personal_number : NULL
+		a->commission_right, cfg->hsa_read_personal_number ? a->personal_number : NULL,
+		cfg->user_map_attr
 	};
 	const char *org[] = {
 		a->hsa_id, a->org_name, a->org_number, a->municipality_code,

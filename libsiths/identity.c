@@ -153,7 +153,7 @@ static const size_t string_fields[] = {
 	FIELD(org_name), FIELD(dn), FIELD(mail), FIELD(title), FIELD(org_hsa_id),
 	FIELD(org_number), FIELD(municipality_code), FIELD(municipality_name),
 	FIELD(start_date), FIELD(end_date), FIELD(hsa_title), FIELD(pa_title_code),
-	FIELD(personal_number), FIELD(county_code), FIELD(county_name),
+	FIELD(personal_number), FIELD(county_code), FIELD(county_name), FIELD(map_login),
 };
 #undef FIELD
 #define N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
@@ -182,6 +182,7 @@ siths_identity_dup(const struct siths_identity *id)
 	copy->rev_source = id->rev_source;
 	copy->rev_this_update = id->rev_this_update;
 	copy->rev_next_update = id->rev_next_update;
+	copy->map_login_values = id->map_login_values;
 	copy->from_directory = id->from_directory;
 	copy->fetched = id->fetched;
 	copy->stale = id->stale;

@@ -51,6 +51,13 @@ struct siths_identity {
 	size_t n_units;
 	struct siths_commission *commissions;
 	size_t n_commissions;
+	/*
+	 * [pam] user_map = attr:NAME: the value when NAME had exactly one,
+	 * and how many it had; the mapping (usermap.c) judges them, so that
+	 * a lookup that does not map users is never refused over them.
+	 */
+	char *map_login;
+	size_t map_login_values;
 	int from_directory;
 	time_t fetched;           /* when the directory answered (cache age) */
 	int stale;                /* served from cache while every server was down */

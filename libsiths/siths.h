@@ -403,7 +403,9 @@ SITHS_API const char *siths_identity_role(const siths_identity *id, size_t i);
 SITHS_API char *siths_identity_to_json(const siths_identity *id);
 
 /*
- * Local policy: the login name for an identity per [pam] user_map, checked
+ * Local policy: the login name for an identity per [pam] user_map (the map
+ * file, or with attr: the one value of that attribute in the person's HSA
+ * entry, so only for an identity resolved in the directory), checked
  * against the user database and allow_root. *login is allocated.
  */
 SITHS_API int siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login);

@@ -1,7 +1,9 @@
 /*
- * usermap.c - local policy: which login name an identity gets. The map
- * file holds "HSA-ID login" lines; the name must exist in the user
- * database, and root only when allow_root says so.
+ * usermap.c - local policy: which login name an identity gets. It comes
+ * from the map file's "HSA-ID login" lines (file:) or from an attribute of
+ * the person's HSA entry (attr:); either way the name must be a plain login
+ * name, exist in the user database, and be root only when allow_root says
+ * so.
  */
 #include <ctype.h>
 #include <pwd.h>
@@ -94,32 +96,94 @@ check_local_user(siths_ctx *ctx, const char *login)
 	return 0;
 }
 
-int
-siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
+/* The login name for id from the map file at path; *login allocated. */
+static int
+map_from_file(siths_ctx *ctx, const struct siths_identity *id, const char *path, char **login)
 {
-	char err[SITHS_ERRMSG_MAX], *text = NULL, *name = NULL;
-	const char *path;
+	char err[SITHS_ERRMSG_MAX], *text = NULL;
 	size_t len = 0;
 	int r;
 
-	if (login != NULL)
-		*login = NULL;
-	if (ctx == NULL || ctx->cfg == NULL || id == NULL || id->hsa_id == NULL || login == NULL)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	/* config.c accepts only file: maps */
-	path = ctx->cfg->user_map + strlen("file:");
+	*login = NULL;
 	r = siths_read_secure_file(path, SITHS_USERMAP_MAX_BYTES, &text, &len, err, sizeof(err));
 	if (r != 0) {
 		r = siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE, "user map: %s", err);
 		goto out;
 	}
-	if ((r = search_map(ctx, path, text, id->hsa_id, &name)) != 0)
+	if ((r = search_map(ctx, path, text, id->hsa_id, login)) != 0)
 		goto out;
-	if (name == NULL) {
+	if (*login == NULL) {
 		r = siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING, "%s maps no user to %s", path,
 		    id->hsa_id);
 		goto out;
 	}
+	/* success */
+	r = 0;
+out:
+	if (r != 0) {
+		free(*login);
+		*login = NULL;
+	}
+	free(text);
+	return r;
+}
+
+/*
+ * The login name for id from attribute attr of the person's HSA entry
+ * (hsa_map.c kept it); *login allocated.
+ *
+ * Every refusal here is SITHS_ERR_POLICY_NO_MAPPING: no one local user is
+ * named for this person. Several values are not SITHS_ERR_HSA_AMBIGUOUS,
+ * whose meaning (and sentence) is one HSA-id on several entries; nor
+ * SITHS_ERR_POLICY_MAP_FILE, which says the administrator's whole map is
+ * unusable and makes pam_siths answer "unavailable": one person's entry
+ * refuses that person only. The value is directory data, so it is never
+ * put into a message before it has passed login_name_valid().
+ */
+static int
+map_from_attr(siths_ctx *ctx, const struct siths_identity *id, const char *attr,
+    char **login)
+{
+	*login = NULL;
+	if (!id->from_directory)
+		return siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING,
+		    "[pam] user_map = attr:%s needs the HSA entry of %s, and this identity "
+		    "does not come from the directory", attr, id->hsa_id);
+	if (id->map_login_values == 0)
+		return siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING,
+		    "the HSA entry of %s has no %s to name a local user", id->hsa_id, attr);
+	if (id->map_login_values > 1 || id->map_login == NULL)
+		return siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING,
+		    "the HSA entry of %s has %zu values of %s: which local user is ambiguous",
+		    id->hsa_id, id->map_login_values, attr);
+	if (!login_name_valid(id->map_login, strlen(id->map_login)))
+		return siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING,
+		    "the %s of %s in HSA is not a login name (1 to %d letters, digits, '.', "
+		    "'_', '-', not starting with '-')", attr, id->hsa_id, SITHS_LOGIN_MAX);
+	if ((*login = strdup(id->map_login)) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "user map: out of memory");
+	return 0;
+}
+
+int
+siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
+{
+	const struct siths_config *cfg;
+	char *name = NULL;
+	int r = SITHS_ERR_INTERNAL;
+
+	if (login != NULL)
+		*login = NULL;
+	if (ctx == NULL || (cfg = ctx->cfg) == NULL || id == NULL || id->hsa_id == NULL ||
+	    login == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	/* config.c accepts file:/PATH and attr:NAME only */
+	if (cfg->user_map_attr != NULL)
+		r = map_from_attr(ctx, id, cfg->user_map_attr, &name);
+	else
+		r = map_from_file(ctx, id, cfg->user_map + strlen("file:"), &name);
+	if (r != 0)
+		goto out;
 	if ((r = check_local_user(ctx, name)) != 0)
 		goto out;
 	/* success */
@@ -127,7 +191,6 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 	name = NULL;    /* transferred */
 	r = 0;
 out:
-	free(text);
 	free(name);
 	return r;
 }

@@ -2,7 +2,9 @@
  * test_pam_login.c - pam_siths through the real PAM library (pam_wrapper)
  * and libpamtest: exact PAM results, PAM_USER, and what the person is told.
  * Run by pam.test inside the test environment; one SoftHSM2 token per case,
- * chosen with SOFTHSM2_CONF.
+ * chosen with SOFTHSM2_CONF. PAM_TEST_GROUP picks other groups for other
+ * configurations: pinpad (pam-pinpad.test), attr, attr-root and attr-two
+ * (pam-attr.test).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,6 +331,190 @@ run_pinpad_group(void)
 	return cmocka_run_group_tests_name("pinpad", tests, NULL, NULL);
 }
 
+/*
+ * Fredrik's card lists his two identities in no fixed order (SoftHSM2's
+ * object order), so the one to choose is found by its organisation in the
+ * list shown. Messages are kept in c->info for told().
+ */
+struct pick {
+	struct convo *c;
+	const char *org;
+	char answer[8];
+	int n;
+};
+
+static int
+pick_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	struct pick *p = data;
+	struct pam_response *r;
+	const char *text;
+	int i;
+
+	if ((r = calloc((size_t)num_msg, sizeof(*r))) == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < num_msg; i++) {
+		text = msg[i]->msg;
+		switch (msg[i]->msg_style) {
+		case PAM_TEXT_INFO:
+		case PAM_ERROR_MSG:
+			if (p->n < MAX_MSGS)
+				snprintf(p->c->infobuf[p->n++], PAM_MAX_MSG_SIZE, "%s", text);
+			/* "N) Given Surname, Organisation (HSA-id)" */
+			if (text[0] >= '1' && text[0] <= '9' && strstr(text, p->org) != NULL)
+				snprintf(p->answer, sizeof(p->answer), "%d", atoi(text));
+			break;
+		case PAM_PROMPT_ECHO_ON:
+			r[i].resp = strdup(p->answer);
+			break;
+		case PAM_PROMPT_ECHO_OFF:
+			r[i].resp = strdup(PIN);
+			break;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* Log in with Fredrik's identity at org; expect result, and PAM_USER want if set. */
+static void
+expect_fredrik_at(const char *org, int result, const char *want, struct convo *c)
+{
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, result),
+		pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS),
+	};
+	struct pick p = { c, org, "", 0 };
+	const void *user = NULL;
+	enum pamtest_err perr;
+
+	use_card("fredrik");
+	convo_init(c, PIN);
+	perr = _pamtest_conv(SERVICE, NULL, pick_conv, &p, tests, want != NULL ? 2 : 1, NULL);
+	if (perr != PAMTEST_ERR_OK)
+		fail_msg("fredrik at %s: expected %s, got %s (%s)", org,
+		    pam_strerror(NULL, result), pam_strerror(NULL, tests[0].op_rv),
+		    pamtest_strerror(perr));
+	if (p.answer[0] == '\0')
+		fail_msg("no identity at %s was listed", org);
+	if (want == NULL)
+		return;
+	assert_int_equal(pam_get_item(tests[1].case_out.ph, PAM_USER, &user), PAM_SUCCESS);
+	assert_string_equal(user, want);
+	pam_end(tests[1].case_out.ph, PAM_SUCCESS);
+}
+
+/*
+ * [pam] user_map = attr:uid (pam-attr.test): the login name is the uid of
+ * the person's HSA entry (tests/env/hsa-data.ldif.in); users.map, which
+ * names anna, elsa and fredrik, must play no part.
+ */
+static void
+test_attr_sets_user(void **state)
+{
+	const char *uid = getenv("SITHS_TEST_UID_ANNA");
+	struct convo c;
+
+	assert_non_null(uid);
+	assert_string_not_equal(uid, "anna");
+	expect_user("anna", NULL, PIN, uid, &c);
+}
+
+static void
+test_attr_given_user(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", getenv("SITHS_TEST_UID_ANNA"), PIN, PAM_SUCCESS, &c);
+	/* the name users.map has for her is now someone else's */
+	expect_auth("anna", "anna", PIN, PAM_AUTH_ERR, &c);
+	assert_true(told(&c, "annan användare"));
+}
+
+static void
+test_attr_absent(void **state)
+{
+	struct convo c;
+
+	expect_auth("elsa", NULL, PIN, PAM_USER_UNKNOWN, &c);
+	assert_true(told(&c, "ingen lokal användare är kopplad"));
+}
+
+/* fredrik@norrby is in the user database: only the name check refuses it. */
+static void
+test_attr_not_login_name(void **state)
+{
+	struct convo c;
+
+	expect_fredrik_at("Norrby kommun", PAM_USER_UNKNOWN, NULL, &c);
+	assert_true(told(&c, "ingen lokal användare är kopplad"));
+}
+
+static void
+test_attr_root_denied(void **state)
+{
+	struct convo c;
+
+	expect_fredrik_at("Söderås kommun", PAM_PERM_DENIED, NULL, &c);
+	assert_true(told(&c, "som root"));
+}
+
+static int
+run_attr_group(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_attr_sets_user),
+		cmocka_unit_test(test_attr_given_user),
+		cmocka_unit_test(test_attr_absent),
+		cmocka_unit_test(test_attr_not_login_name),
+		cmocka_unit_test(test_attr_root_denied),
+	};
+
+	return cmocka_run_group_tests_name("attr", tests, NULL, NULL);
+}
+
+/* The same, with allow_root = yes: root was refused for that alone. */
+static void
+test_attr_root_allowed(void **state)
+{
+	struct convo c;
+
+	expect_fredrik_at("Söderås kommun", PAM_SUCCESS, "root", &c);
+}
+
+static int
+run_attr_root_group(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_attr_root_allowed),
+	};
+
+	return cmocka_run_group_tests_name("attr-root", tests, NULL, NULL);
+}
+
+/* Anna's entry given a second uid, also a local user: neither is taken. */
+static void
+test_attr_two_values(void **state)
+{
+	struct convo c;
+
+	expect_auth("anna", NULL, PIN, PAM_USER_UNKNOWN, &c);
+	assert_true(told(&c, "ingen lokal användare är kopplad"));
+	expect_auth("anna", getenv("SITHS_TEST_UID_ANNA"), PIN, PAM_USER_UNKNOWN, &c);
+	expect_auth("anna", "anna", PIN, PAM_USER_UNKNOWN, &c);
+}
+
+static int
+run_attr_two_group(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_attr_two_values),
+	};
+
+	return cmocka_run_group_tests_name("attr-two", tests, NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -353,5 +539,11 @@ main(void)
 
 	if (group != NULL && strcmp(group, "pinpad") == 0)
 		return run_pinpad_group();
+	if (group != NULL && strcmp(group, "attr") == 0)
+		return run_attr_group();
+	if (group != NULL && strcmp(group, "attr-root") == 0)
+		return run_attr_root_group();
+	if (group != NULL && strcmp(group, "attr-two") == 0)
+		return run_attr_two_group();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->pin_max, 8);
 	assert_int_equal(cfg->card_timeout_ms, 10000);
 	assert_int_equal(cfg->allow_root, 0);
+	assert_string_equal(cfg->user_map, "file:/etc/siths/users.map");
+	assert_null(cfg->user_map_attr);
 	assert_string_equal(cfg->hsa_base, "c=SE");
 	assert_int_equal(cfg->hsa_id_prefixes.n, 1);
 	assert_string_equal(cfg->hsa_id_prefixes.v[0], "SE");
@@ -109,7 +111,65 @@ test_full_contract(void **state)
 	assert_int_equal(cfg->hsa_bind, SITHS_BIND_SIMPLE);
 	assert_int_equal(cfg->card_timeout_ms, 2500);
 	assert_int_equal(cfg->allow_root, 1);
+	assert_null(cfg->user_map_attr);
 	siths_config_free(&cfg);
+}
+
+/* [pam] user_map = attr:NAME with text as NAME; cfg->user_map_attr must be want. */
+static void
+expect_map_attr(const char *text, const char *want)
+{
+	struct siths_config *cfg = NULL;
+	char conf[512], err[512];
+
+	snprintf(conf, sizeof(conf), "[trust]\nanchors = /r.pem\n[pam]\nuser_map = attr:%s\n",
+	    text);
+	if (parse(conf, &cfg, err, sizeof(err)) != 0)
+		fail_msg("attr:%s refused: %s", text, err);
+	assert_non_null(cfg->user_map_attr);
+	assert_string_equal(cfg->user_map_attr, want);
+	siths_config_free(&cfg);
+}
+
+static void
+expect_map_attr_refused(const char *text)
+{
+	char conf[512];
+
+	snprintf(conf, sizeof(conf), "[trust]\nanchors = /r.pem\n[pam]\nuser_map = attr:%s\n",
+	    text);
+	expect_error(conf, SITHS_ERR_CONFIG_VALUE, ":4: [pam] user_map:");
+}
+
+static void
+test_user_map_attr(void **state)
+{
+	char name[80];
+
+	expect_map_attr("uid", "uid");
+	expect_map_attr("hsa-Login2", "hsa-Login2");
+	/* 64 characters: the longest name taken */
+	snprintf(name, sizeof(name), "a%063d", 0);
+	expect_map_attr(name, name);
+	expect_map_attr_refused("");
+	expect_map_attr_refused("1uid");
+	expect_map_attr_refused("-uid");
+	expect_map_attr_refused("u_id");
+	expect_map_attr_refused("u id");
+	expect_map_attr_refused("uid;lang-sv");
+	expect_map_attr_refused("uid)(objectClass=*");
+	expect_map_attr_refused("0.9.2342.19200300.100.1.1");
+	expect_map_attr_refused("\xc3\xa5ngest");
+	snprintf(name, sizeof(name), "a%064d", 0);
+	expect_map_attr_refused(name);
+	/* the personal identity number only when the file allows it to be read */
+	expect_error("[trust]\nanchors = /r.pem\n[pam]\n"
+	    "user_map = attr:personalIdentityNumber\n", SITHS_ERR_CONFIG_VALUE,
+	    "[hsa] personal_number = yes");
+	expect_error("[trust]\nanchors = /r.pem\n[hsa.attributes]\npersonal_number = pnr\n"
+	    "[pam]\nuser_map = attr:PNR\n", SITHS_ERR_CONFIG_VALUE, "personal_number = yes");
+	expect_map_attr("personalIdentityNumber\n[hsa]\npersonal_number = yes",
+	    "personalIdentityNumber");
 }
 
 static void
@@ -165,8 +225,6 @@ test_errors_name_line_and_key(void **state)
 	    SITHS_ERR_CONFIG_VALUE, "allow_root");
 	expect_error("[trust]\nanchors = /r.pem\n[pam]\nuser_map = users.map\n",
 	    SITHS_ERR_CONFIG_VALUE, "user_map");
-	expect_error("[trust]\nanchors = /r.pem\n[pam]\nuser_map = attr:uid\n",
-	    SITHS_ERR_CONFIG_VALUE, "not supported");
 	expect_error("[hsa]\nbase = c=SE\n", SITHS_ERR_CONFIG_MISSING, "[trust] anchors: required");
 	expect_error("[trust]\nanchors = /r.pem\nhsa_id_prefixes = SE,,TST\n",
 	    SITHS_ERR_CONFIG_VALUE, "empty item");
@@ -267,6 +325,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_contract),
+		cmocka_unit_test(test_user_map_attr),
 		cmocka_unit_test(test_mode_none),
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_syntax),

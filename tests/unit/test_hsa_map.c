@@ -238,6 +238,41 @@ test_uri_check(void **state)
 	siths_ctx_free(&ctx);
 }
 
+/* Is name in the plan's person-search attribute list? */
+static int
+asks_for(const struct siths_hsa_plan *plan, const char *name)
+{
+	size_t i;
+
+	for (i = 0; plan->first_attrs[i] != NULL; i++) {
+		if (strcmp(plan->first_attrs[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* user_map = attr:NAME adds NAME to the person search, and only then. */
+static void
+test_plan_map_attr(void **state)
+{
+	siths_ctx *ctx = ctx_with("[pam]\nuser_map = attr:localLogin\n");
+	struct siths_hsa_plan plan;
+
+	(void)state;
+	assert_int_equal(siths_hsa_plan_init(ctx, &plan), 0);
+	assert_true(asks_for(&plan, "localLogin"));
+	assert_true(asks_for(&plan, "hsaIdentity"));
+	assert_false(asks_for(&plan, "personalIdentityNumber"));
+	siths_hsa_plan_free(&plan);
+	siths_ctx_free(&ctx);
+	ctx = ctx_with("[pam]\nuser_map = file:/etc/siths/users.map\n");
+	assert_int_equal(siths_hsa_plan_init(ctx, &plan), 0);
+	assert_false(asks_for(&plan, "localLogin"));
+	assert_true(asks_for(&plan, "hsaIdentity"));
+	siths_hsa_plan_free(&plan);
+	siths_ctx_free(&ctx);
+}
+
 int
 main(void)
 {
@@ -250,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_servers_rest),
 		cmocka_unit_test(test_no_uri),
 		cmocka_unit_test(test_uri_check),
+		cmocka_unit_test(test_plan_map_attr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
