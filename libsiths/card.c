@@ -56,8 +56,15 @@ open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11
 		if (r == SITHS_ERR_CARD_CANCELLED)
 			return r;
 		if (r == 0) {
-			/* the module's slot for that reader is named after it */
-			r = siths_p11_open(ctx, reader, tok);
+			/* The module's slot for that reader is named after it. Right
+			 * after pcscd restarted, the module may not have found its
+			 * readers again yet: ask again until the deadline. */
+			while ((r = siths_p11_open(ctx, reader, tok)) == SITHS_ERR_CARD_IO ||
+			    r == SITHS_ERR_CARD_ABSENT) {
+				if (ms_since(&start) >= timeout_ms)
+					break;
+				nanosleep(&pause, NULL);
+			}
 			free(reader);
 			return r;
 		}
