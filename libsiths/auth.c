@@ -80,8 +80,12 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 	/* Every try starts logged out, so a failed try never rides on an earlier one. */
 	card->logged_in = 0;
 	siths_p11_logout(card->tok);
-	if (pin != NULL && (r = check_pin_form(card->ctx, pin)) != 0)
+	if (pin != NULL && (r = check_pin_form(card->ctx, pin)) != 0) {
+		/* no try was used; the state still warns of a final try */
+		if (state != NULL)
+			read_state_after(card, r, state);
 		return r;
+	}
 	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
 		return r;
 	if (pin == NULL && !(before & SITHS_PIN_PAD))

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -47,6 +48,7 @@ static int
 open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11_token **tok)
 {
 	struct timespec start, pause = { 0, SITHS_CARD_POLL_MS * 1000000L };
+	unsigned long gen = siths_pcsc_cancel_gen(ctx);
 	char *reader = NULL;
 	int r;
 
@@ -75,6 +77,9 @@ open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11
 		if (r != SITHS_ERR_CARD_ABSENT || ms_since(&start) >= timeout_ms)
 			return r;
 		nanosleep(&pause, NULL);
+		if (siths_pcsc_cancel_gen(ctx) != gen)
+			return siths_fail(ctx, SITHS_ERR_CARD_CANCELLED,
+			    "the wait for a card was cancelled");
 	}
 }
 
@@ -406,7 +411,13 @@ siths_card_cert_der(const siths_card *card, size_t i, unsigned char **der, size_
 		return SITHS_ERR_INVALID_ARGUMENT;
 	if ((n = i2d_X509(siths_p11_cert(card->tok, i), &buf)) <= 0)
 		return siths_fail(card->ctx, SITHS_ERR_NOMEM, "cannot encode certificate %zu", i);
-	*der = buf;
+	/* the caller free()s it: not OpenSSL's allocator, which may be its own */
+	if ((*der = malloc((size_t)n)) == NULL) {
+		OPENSSL_free(buf);
+		return siths_fail(card->ctx, SITHS_ERR_NOMEM, "out of memory");
+	}
+	memcpy(*der, buf, (size_t)n);
+	OPENSSL_free(buf);
 	*len = (size_t)n;
 	return 0;
 }

@@ -140,6 +140,10 @@ siths_ctx_config_path(const siths_ctx *ctx)
 int
 siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max)
 {
+	if (min != NULL)
+		*min = 0;
+	if (max != NULL)
+		*max = 0;
 	if (ctx == NULL || ctx->cfg == NULL || min == NULL || max == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
 	*min = ctx->cfg->pin_min;

@@ -164,7 +164,9 @@ siths_strerror_lang(int status, const char *lang)
 {
 	const struct status_text *st = status_lookup(status);
 
-	if (lang == NULL || strcmp(lang, "sv") != 0)
+	/* "sv", or a locale or language tag for Swedish: sv_SE.UTF-8, sv-FI */
+	if (lang == NULL || strncmp(lang, "sv", 2) != 0 ||
+	    (lang[2] != '\0' && strchr("_-.@", lang[2]) == NULL))
 		return siths_strerror(status);
 	return st != NULL ? st->sv : "okänd status";
 }

@@ -401,5 +401,8 @@ out:
 int
 siths_hsa_resolve(siths_ctx *ctx, const char *hsa_id, siths_identity **out)
 {
+	/* a success must not leave an older failure's message behind */
+	if (ctx != NULL)
+		siths_clear_error(ctx);
 	return siths_hsa_lookup(ctx, hsa_id, out);
 }

@@ -203,6 +203,20 @@ wait_unregister(struct siths_pcsc *p, SCARDCONTEXT sc)
 	pthread_mutex_unlock(&p->lock);
 }
 
+unsigned long
+siths_pcsc_cancel_gen(siths_ctx *ctx)
+{
+	struct siths_pcsc *p;
+	unsigned long gen;
+
+	if (ctx == NULL || (p = ctx->pcsc) == NULL)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	gen = p->cancel_gen;
+	pthread_mutex_unlock(&p->lock);
+	return gen;
+}
+
 void
 siths_pcsc_cancel(siths_ctx *ctx)
 {

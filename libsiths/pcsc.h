@@ -36,6 +36,9 @@ int siths_pcsc_wait(siths_ctx *ctx, const char *pattern, int timeout_ms, char **
 
 /* Make every wait on ctx return SITHS_ERR_CARD_CANCELLED. */
 void siths_pcsc_cancel(siths_ctx *ctx);
+/* How many cancels there have been: a wait that polls instead of waiting
+ * on PC/SC compares it with the count at its start. */
+unsigned long siths_pcsc_cancel_gen(siths_ctx *ctx);
 
 /* The reader names pcscd knows on sc, in one allocated multi-string (at
  * most 8 KiB); SCARD_E_NO_READERS_AVAILABLE when there are none. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "ctx.h"
+#include "error.h"
 #include "pcsc.h"
 
 struct siths_readers {
@@ -21,6 +22,7 @@ siths_readers_list(siths_ctx *ctx, siths_readers **out)
 		*out = NULL;
 	if (ctx == NULL || out == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return SITHS_ERR_NOMEM;
 	if ((rc = siths_pcsc_list(ctx, &r->v, &r->n)) != 0) {

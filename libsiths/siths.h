@@ -62,7 +62,7 @@ typedef enum siths_status {
 	SITHS_ERR_CARD_SIGN = -26,       /* the card could not sign */
 	SITHS_ERR_PROOF_FAILED = -27,    /* signature does not match certificate */
 	SITHS_ERR_CARD_NOT_LOGGED_IN = -28,
-	SITHS_ERR_CARD_CANCELLED = -29,  /* siths_ctx_cancel_wait() ended a wait */
+	SITHS_ERR_CARD_CANCELLED = -29,  /* a wait or a PIN-pad entry was cancelled */
 
 	/* PIN */
 	SITHS_ERR_PIN_EMPTY = -30,
@@ -120,6 +120,7 @@ typedef enum siths_status {
 SITHS_API const char *siths_strerror(int status);
 /* The sentence in Swedish for lang "sv", else in English; never NULL. */
 SITHS_API const char *siths_strerror_lang(int status, const char *lang);
+/* ("sv_SE.UTF-8" and "sv-SE" count as "sv": a locale can be passed as it is.) */
 /* The stable name, e.g. "SITHS_ERR_CERT_REVOKED"; never NULL. */
 SITHS_API const char *siths_status_name(int status);
 /*
@@ -242,8 +243,10 @@ SITHS_API int siths_card_wait(siths_ctx *ctx, const char *reader_pattern, int ti
  * keeping the earlier ones open goes through every card. */
 SITHS_API int siths_card_open(siths_ctx *ctx, const char *reader_pattern, siths_card **out);
 SITHS_API void siths_card_free(siths_card **card);
-/* End every siths_card_wait() on ctx now, from any thread or a signal-safe
- * context's event loop: they return SITHS_ERR_CARD_CANCELLED. */
+/* End every siths_card_wait() running on ctx now, from any other thread
+ * (not from a signal handler: it takes a lock): they return
+ * SITHS_ERR_CARD_CANCELLED, those polling a software token's slots within
+ * a quarter of a second. Waits started afterwards are not affected. */
 SITHS_API void siths_ctx_cancel_wait(siths_ctx *ctx);
 
 /* PC/SC readers: a snapshot of which readers there are and hold a card. */

@@ -177,6 +177,7 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 	if (ctx == NULL || (cfg = ctx->cfg) == NULL || id == NULL || id->hsa_id == NULL ||
 	    login == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
 	/* config.c accepts file:/PATH and attr:NAME only */
 	if (cfg->user_map_attr != NULL)
 		r = map_from_attr(ctx, id, cfg->user_map_attr, &name);

@@ -3,7 +3,9 @@
  * long-lived process, with the mock PKCS#11 module as the pad:
  *  - a person slower than [card] pinpad_timeout_ms gives CARD_TIMEOUT, and
  *    unlike a hung module the module stays in use: the next card login in
- *    the same process works.
+ *    the same process works;
+ *  - siths_ctx_cancel_wait() ends a wait that polls the module's slots
+ *    (no pcscd), not only one that waits on PC/SC.
  *
  * Run by card-faults.test inside the environment. Environment:
  *   SITHS_TEST_CONF_MOCK_PAD  siths.conf naming the mock, pinpad_timeout_ms = 1000
@@ -12,6 +14,7 @@
  *   MOCK_PKCS11_FAULT         pinpad-slow
  *   MOCK_PKCS11_PAD_DELAY_MS  the first pad login's slowness, above the deadline
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,11 +86,44 @@ test_slow_pad_is_no_hung_module(void **state)
 	siths_ctx_free(&ctx);
 }
 
+static void *
+cancel_soon(void *arg)
+{
+	struct timespec pause = { 0, 500 * 1000000L };
+
+	nanosleep(&pause, NULL);
+	siths_ctx_cancel_wait(arg);
+	return NULL;
+}
+
+/*
+ * No pcscd here: a wait for a card polls the module's slots. Cancelling
+ * from another thread ends that wait too, long before its deadline.
+ */
+static void
+test_cancel_ends_a_polling_wait(void **state)
+{
+	siths_ctx *ctx = open_ctx();
+	siths_card *card = NULL;
+	struct timespec start;
+	pthread_t tid;
+
+	assert_int_equal(pthread_create(&tid, NULL, cancel_soon, ctx), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(siths_card_wait(ctx, "no such reader", 20000, &card),
+	    SITHS_ERR_CARD_CANCELLED);
+	assert_true(seconds_since(&start) < 5.0);
+	assert_null(card);
+	pthread_join(tid, NULL);
+	siths_ctx_free(&ctx);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slow_pad_is_no_hung_module),
+		cmocka_unit_test(test_cancel_ends_a_polling_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

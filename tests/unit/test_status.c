@@ -94,6 +94,12 @@ test_swedish_sentences(void **state)
 		    siths_strerror(all_statuses[i]));
 	}
 	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "sv"), "fel PIN-kod");
+	/* a locale or language tag as it comes */
+	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "sv_SE.UTF-8"),
+	    "fel PIN-kod");
+	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "sv-FI"), "fel PIN-kod");
+	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "svx"), "wrong PIN");
+	assert_string_equal(siths_strerror_lang(SITHS_ERR_PIN_INCORRECT, "en_GB"), "wrong PIN");
 	assert_string_equal(siths_strerror_lang(-9999, "sv"), "okänd status");
 }
 
