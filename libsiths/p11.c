@@ -35,7 +35,9 @@
  * (C_CloseAllSessions) and unloading (C_Finalize) run on the caller's
  * thread: both are skipped once the module hung. A thread stuck in a module
  * cannot be stopped safely, so at the deadline it is left where it is, and
- * the module counts as hung for the rest of the process: nothing calls into it, frees or
+ * (except at a PIN pad, where a person may simply be slow: that session is
+ * given up and the worker closes it when the pad returns) the module counts
+ * as hung for the rest of the process: nothing calls into it, frees or
  * unloads it again, and every card call fails with SITHS_ERR_CARD_MODULE
  * ("restart the process"). Only a restart clears it.
  */
@@ -183,7 +185,15 @@ ckr_status(CK_RV rv, int otherwise)
 
 /* --- deadlines ---------------------------------------------------------- */
 
-/* Set once a module call overran its deadline; never cleared (see the top). */
+/*
+ * Set once a module call overran its deadline; never cleared (see the top).
+ * The one piece of process-wide state in libsiths, on purpose: a module is
+ * loaded once per process whatever the number of contexts (dlopen shares
+ * it, and its own state with it), so a thread stuck inside it is a fact
+ * about the process. Kept per context, every new context (pam_siths makes
+ * one per login) would call into the stuck module again and leave one more
+ * thread behind at each try.
+ */
 static int p11_hung;
 
 static int
