@@ -20,35 +20,13 @@
 
 #include <cmocka.h>
 
+#include "cardtest.h"
 #include "siths.h"
-
-static siths_ctx *
-open_ctx(void)
-{
-	const char *conf = getenv("SITHS_TEST_CONF_MOCK");
-	siths_ctx *ctx = NULL;
-	int r;
-
-	if (conf == NULL)
-		fail_msg("SITHS_TEST_CONF_MOCK is not set");
-	if ((r = siths_ctx_new(&ctx, conf)) != 0)
-		fail_msg("siths_ctx_new(%s): %s", conf, siths_status_name(r));
-	return ctx;
-}
-
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
-}
 
 static void
 test_hung_module_is_not_used_again(void **state)
 {
-	siths_ctx *ctx = open_ctx(), *ctx2 = NULL;
+	siths_ctx *ctx = cardtest_ctx("SITHS_TEST_CONF_MOCK"), *ctx2 = NULL;
 	siths_card *card = NULL, *card2 = NULL;
 	siths_pin_state pin = 0;
 	struct timespec start;
@@ -58,18 +36,18 @@ test_hung_module_is_not_used_again(void **state)
 	 * hangs here, so an answer at all shows it was not called) */
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(siths_card_login(card, NULL, NULL), SITHS_ERR_PIN_EMPTY);
-	assert_true(seconds_since(&start) < 0.9);
+	assert_true(cardtest_seconds_since(&start) < 0.9);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(siths_card_login(card, "123456", NULL), SITHS_ERR_CARD_TIMEOUT);
 	/* 1 s deadline; generous for a loaded machine, far below "hangs" */
-	assert_true(seconds_since(&start) < 5.0);
+	assert_true(cardtest_seconds_since(&start) < 5.0);
 	/* the same card, the same context, a new context: all refused at once */
 	assert_int_equal(siths_card_pin_state(card, &pin), SITHS_ERR_CARD_MODULE);
 	assert_int_equal(siths_card_login(card, "123456", NULL), SITHS_ERR_CARD_MODULE);
 	siths_card_free(&card);
 	assert_int_equal(siths_card_wait(ctx, NULL, 0, &card2), SITHS_ERR_CARD_MODULE);
 	assert_null(card2);
-	ctx2 = open_ctx();
+	ctx2 = cardtest_ctx("SITHS_TEST_CONF_MOCK");
 	assert_int_equal(siths_card_wait(ctx2, NULL, 0, &card2), SITHS_ERR_CARD_MODULE);
 	assert_non_null(strstr(siths_ctx_errmsg(ctx2), "restart the process"));
 	siths_ctx_free(&ctx2);

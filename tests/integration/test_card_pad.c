@@ -26,36 +26,14 @@
 
 #include <cmocka.h>
 
+#include "cardtest.h"
 #include "siths.h"
-
-static siths_ctx *
-open_ctx(void)
-{
-	const char *conf = getenv("SITHS_TEST_CONF_MOCK_PAD");
-	siths_ctx *ctx = NULL;
-	int r;
-
-	if (conf == NULL)
-		fail_msg("SITHS_TEST_CONF_MOCK_PAD is not set");
-	if ((r = siths_ctx_new(&ctx, conf)) != 0)
-		fail_msg("siths_ctx_new(%s): %s", conf, siths_status_name(r));
-	return ctx;
-}
-
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
-}
 
 /* The slow pad: a timeout for this try, and the module still in use. */
 static void
 test_slow_pad_is_no_hung_module(void **state)
 {
-	siths_ctx *ctx = open_ctx();
+	siths_ctx *ctx = cardtest_ctx("SITHS_TEST_CONF_MOCK_PAD");
 	siths_card *card = NULL;
 	siths_identity *id = NULL;
 	siths_pin_state pin = 0;
@@ -66,7 +44,7 @@ test_slow_pad_is_no_hung_module(void **state)
 	assert_true(pin & SITHS_PIN_PAD);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(siths_card_login(card, NULL, NULL), SITHS_ERR_CARD_TIMEOUT);
-	assert_true(seconds_since(&start) < 4.0);
+	assert_true(cardtest_seconds_since(&start) < 4.0);
 	assert_non_null(strstr(siths_ctx_errmsg(ctx), "pinpad_timeout_ms"));
 	/* this card's session went to the pad's worker */
 	assert_int_equal(siths_card_authenticate(card, &id), SITHS_ERR_CARD_NOT_LOGGED_IN);
@@ -103,7 +81,7 @@ cancel_soon(void *arg)
 static void
 test_cancel_ends_a_polling_wait(void **state)
 {
-	siths_ctx *ctx = open_ctx();
+	siths_ctx *ctx = cardtest_ctx("SITHS_TEST_CONF_MOCK_PAD");
 	siths_card *card = NULL;
 	struct timespec start;
 	pthread_t tid;
@@ -112,7 +90,7 @@ test_cancel_ends_a_polling_wait(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(siths_card_wait(ctx, "no such reader", 20000, &card),
 	    SITHS_ERR_CARD_CANCELLED);
-	assert_true(seconds_since(&start) < 5.0);
+	assert_true(cardtest_seconds_since(&start) < 5.0);
 	assert_null(card);
 	pthread_join(tid, NULL);
 	siths_ctx_free(&ctx);
