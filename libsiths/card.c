@@ -74,8 +74,13 @@ open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11
 	}
 	for (;;) {
 		r = siths_p11_open(ctx, pattern, tok);
-		if (r != SITHS_ERR_CARD_ABSENT || ms_since(&start) >= timeout_ms)
+		/* a reader layer that fails for a moment (a module reconnecting
+		 * to a restarted pcscd) is waited out like an absent card */
+		if ((r != SITHS_ERR_CARD_ABSENT && r != SITHS_ERR_CARD_IO) ||
+		    ms_since(&start) >= timeout_ms)
 			return r;
+		if (r == SITHS_ERR_CARD_IO)
+			siths_debug(ctx, "while waiting for a card: %s", siths_ctx_errmsg(ctx));
 		nanosleep(&pause, NULL);
 		if (siths_pcsc_cancel_gen(ctx) != gen)
 			return siths_fail(ctx, SITHS_ERR_CARD_CANCELLED,
