@@ -21,14 +21,7 @@
 
 #include "siths.h"
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "clock.h"
 
 static void
 die(const char *what)
@@ -127,28 +120,28 @@ main(int argc, char **argv)
 		die("context");
 	ld = plain_connect(argv[2], argv[3]);
 	plain_once(ld, argv[4], argv[5]);       /* warm the server's own caches alike */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++)
 		plain_once(ld, argv[4], argv[5]);
-	plain = n / (now_s() - t0);
+	plain = n / (bench_now_s() - t0);
 
 	for (i = 0; i < n; i++) {
 		siths_ctx_flush_caches(ctx);
-		t0 = now_s();
+		t0 = bench_now_s();
 		if (siths_hsa_resolve(ctx, argv[5], &id) != 0)
 			die(siths_ctx_errmsg(ctx));
-		t += now_s() - t0;
+		t += bench_now_s() - t0;
 		siths_identity_free(&id);
 	}
 	uncached = n / t;
 
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n * 100; i++) {
 		if (siths_hsa_resolve(ctx, argv[5], &id) != 0)
 			die("cached lookup failed");
 		siths_identity_free(&id);
 	}
-	cached = n * 100 / (now_s() - t0);
+	cached = n * 100 / (bench_now_s() - t0);
 
 	printf("plain_per_s %.1f\nuncached_per_s %.1f\ncached_per_s %.0f\n", plain, uncached,
 	    cached);

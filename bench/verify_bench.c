@@ -27,6 +27,8 @@
 
 #include "siths.h"
 
+#include "clock.h"
+
 struct input {
 	unsigned char *der;
 	size_t len;
@@ -36,15 +38,6 @@ struct input {
 	const char *ocsp_url;
 	const char *cache_dir;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what)
@@ -108,9 +101,9 @@ bench_cold(siths_ctx *ctx, const struct input *in, int n)
 	for (i = 0; i < n; i++) {
 		siths_ctx_flush_caches(ctx);
 		empty_dir(in->cache_dir);
-		t0 = now_s();
+		t0 = bench_now_s();
 		r = siths_verify_cert(ctx, in->der, in->len, NULL, &id);
-		t += now_s() - t0;
+		t += bench_now_s() - t0;
 		if (r != 0) {
 			fprintf(stderr, "cold: %s: %s\n", siths_status_name(r), siths_ctx_errmsg(ctx));
 			exit(1);
@@ -130,13 +123,13 @@ bench_warm(siths_ctx *ctx, const struct input *in, int n)
 	if (siths_verify_cert(ctx, in->der, in->len, NULL, &id) != 0)
 		die("warm: the priming call failed");
 	siths_identity_free(&id);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		if (siths_verify_cert(ctx, in->der, in->len, NULL, &id) != 0)
 			die("warm: a cached call failed");
 		siths_identity_free(&id);
 	}
-	return n / (now_s() - t0);
+	return n / (bench_now_s() - t0);
 }
 
 /* One plain OpenSSL validation with an OCSP round trip. */
@@ -194,12 +187,12 @@ plain_once(const struct input *in)
 static double
 bench_plain(const struct input *in, int n)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int i;
 
 	for (i = 0; i < n; i++)
 		plain_once(in);
-	return n / (now_s() - t0);
+	return n / (bench_now_s() - t0);
 }
 
 static STACK_OF(X509) *
