@@ -90,21 +90,6 @@ open_token(siths_ctx *ctx, const char *pattern, int timeout_ms, struct siths_p11
 
 /* --- what the certificates are ------------------------------------------- */
 
-static siths_card_cert_kind
-cert_kind(siths_ctx *ctx, X509 *x509)
-{
-	struct siths_identity *scratch = siths_identity_new();
-	siths_card_cert_kind kind = SITHS_CARD_CERT_OTHER;
-
-	if (siths_cert_is_signature_only(x509))
-		kind = SITHS_CARD_CERT_SIGNATURE;
-	else if (scratch != NULL && siths_cert_describe(ctx, x509, scratch) == 0 &&
-	    siths_cert_check_profile(ctx, x509, SITHS_PROFILE_LOGIN, scratch) == 0)
-		kind = SITHS_CARD_CERT_LOGIN;
-	siths_identity_free(&scratch);
-	return kind;
-}
-
 /* A printable copy of value (NULL stays NULL) in *dst; 0 when out of memory. */
 static int
 shown(char **dst, const char *value)
@@ -123,14 +108,23 @@ cert_describe(siths_ctx *ctx, X509 *x509, struct siths_card_cert *c)
 {
 	struct siths_identity *id = NULL;
 
+	int described;
+
 	if ((id = siths_identity_new()) == NULL)
 		return SITHS_ERR_NOMEM;
-	c->kind = cert_kind(ctx, x509);
 	if (siths_cert_hsa_id(ctx, x509, &c->hsa_id) != 0)
 		c->hsa_id = NULL;
+	/* one description serves the profile check and the display */
+	described = siths_cert_describe(ctx, x509, id) == 0;
+	c->kind = SITHS_CARD_CERT_OTHER;
+	if (siths_cert_is_signature_only(x509))
+		c->kind = SITHS_CARD_CERT_SIGNATURE;
+	else if (described &&
+	    siths_cert_check_profile(ctx, x509, SITHS_PROFILE_LOGIN, id) == 0)
+		c->kind = SITHS_CARD_CERT_LOGIN;
 	/* Nothing on the card is validated yet, and these reach prompts: a
 	 * card's own names must not steer a terminal. */
-	if (siths_cert_describe(ctx, x509, id) == 0 &&
+	if (described &&
 	    (!shown(&c->name, id->display_name) || !shown(&c->org, id->org_name) ||
 	    !shown(&c->subject, id->cert_subject) || !shown(&c->sha256, id->cert_sha256) ||
 	    !shown(&c->not_after, id->cert_not_after))) {
