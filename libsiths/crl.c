@@ -2,8 +2,9 @@
  * crl.c - certificate revocation lists (RFC 5280 5, 6.3): from a local file
  * or the certificate's http:// distribution point, verified with the
  * issuer's key, checked for scope and freshness, then searched for the
- * certificate. Only full CRLs for all end-entity certificates of the CA
- * are used; delta, indirect and partial CRLs are refused.
+ * certificate. Full CRLs of the CA and partitioned ones (an
+ * issuingDistributionPoint naming one of the certificate's distribution
+ * points) are used; delta, indirect and reason-partitioned CRLs are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -249,9 +250,16 @@ idp_matches(const DIST_POINT_NAME *idpname, X509 *leaf)
 	return found;
 }
 
-/* A full CRL of the CA's end-entity certificates, nothing we do not understand. */
+/*
+ * What a CRL may be, whoever it is for: nothing critical we do not
+ * understand (a delta CRL), and not one that leaves out some reasons or
+ * certificates in ways this code does not follow (indirect, CA or
+ * attribute certificates only, some reasons only). Its partition, the
+ * distribution point it was made for, is judged per certificate by
+ * siths_crl_covers().
+ */
 static int
-check_scope(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source)
+check_form(const siths_ctx *ctx, X509_CRL *crl, const char *source)
 {
 	ISSUING_DIST_POINT *idp = NULL;
 	X509_EXTENSION *ext;
@@ -279,9 +287,33 @@ check_scope(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source)
 		    "indirect", source);
 		goto out;
 	}
-	if (idp != NULL && idp->distpoint != NULL && !idp_matches(idp->distpoint, leaf)) {
-		r = siths_fail(ctx, r, "%s: made for a distribution point the certificate does "
-		    "not name", source);
+	/* success */
+	r = 0;
+out:
+	ISSUING_DIST_POINT_free(idp);
+	ERR_clear_error();
+	return r;
+}
+
+int
+siths_crl_covers(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source)
+{
+	ISSUING_DIST_POINT *idp = NULL;
+	int r = SITHS_ERR_CRL_NOT_COVERED;
+
+	/* verified before: an IDP that does not parse was refused there */
+	if ((idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		return 0;       /* a full CRL: every certificate of the CA */
+	}
+	if (idp->onlyuser > 0 && X509_check_ca(leaf) != 0) {
+		r = siths_fail(ctx, r, "%s: lists end-entity certificates only, and this one "
+		    "is a CA", source);
+		goto out;
+	}
+	if (idp->distpoint != NULL && !idp_matches(idp->distpoint, leaf)) {
+		r = siths_fail(ctx, r, "%s: a partition made for a distribution point the "
+		    "certificate does not name", source);
 		goto out;
 	}
 	/* success */
@@ -348,7 +380,7 @@ siths_crl_verify(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, X509 *issuer, 
 		    source);
 		goto out;
 	}
-	if ((r = check_scope(ctx, crl, leaf, source)) != 0 ||
+	if ((r = check_form(ctx, crl, source)) != 0 ||
 	    (r = check_window(ctx, crl, at, source, ans)) != 0)
 		goto out;
 	/* success */
@@ -366,12 +398,18 @@ siths_crl_lookup(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *so
 	ASN1_ENUMERATED *reason = NULL;
 	char when[64];
 
+	int r;
+
 	ans->revoked = 0;
 	ans->reason = -1;
 	ans->revoked_at = 0;
 	/* Verified before (maybe when it was cached): the times parse. */
 	(void)siths_asn1_time(X509_CRL_get0_lastUpdate(crl), &ans->this_update);
 	(void)siths_asn1_time(X509_CRL_get0_nextUpdate(crl), &ans->next_update);
+	/* Here, not in verification: one CRL, verified and cached once, is
+	 * asked about many certificates, and a partition answers only for its own. */
+	if ((r = siths_crl_covers(ctx, crl, leaf, source)) != 0)
+		return r;
 	/* 2 means "removeFromCRL", which only delta CRLs carry: not revoked. */
 	if (X509_CRL_get0_by_cert(crl, &rev, leaf) != 1 || rev == NULL) {
 		ERR_clear_error();

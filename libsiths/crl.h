@@ -59,18 +59,29 @@ int siths_crl_download(const siths_ctx *ctx, const char *url, int timeout_ms, X5
 /*
  * Verify crl as the CRL of issuer for leaf, as at `at` (0: now): issuer
  * name equal to leaf's issuer, issuer allowed to sign CRLs, signature with
- * the issuer's key, no delta or partial CRL and no unknown critical
- * extension (SITHS_ERR_CRL_INVALID); lastUpdate not in the future; a
- * nextUpdate present and not passed, with SITHS_CRL_SKEW
- * (SITHS_ERR_REVOCATION_STALE). Fills the times of *ans.
+ * the issuer's key, no delta, indirect or reason-partitioned CRL and no
+ * unknown critical extension (SITHS_ERR_CRL_INVALID); lastUpdate not in the
+ * future; a nextUpdate present and not passed, with SITHS_CRL_SKEW
+ * (SITHS_ERR_REVOCATION_STALE). Fills the times of *ans. What holds for
+ * every certificate of the issuer: whether the CRL covers leaf is
+ * siths_crl_covers(), which siths_crl_lookup() asks every time.
  */
 int siths_crl_verify(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, X509 *issuer, time_t at,
     const char *source, struct siths_crl_answer *ans);
 
 /*
- * Is leaf on the (verified) crl? 0 when not, SITHS_ERR_CERT_REVOKED with
- * the reason and time in the message when it is; fills *ans, the CRL's
- * times included.
+ * Does the (verified) crl speak for leaf? A CRL without an
+ * issuingDistributionPoint covers every certificate of its issuer; a
+ * partitioned one only those naming its distribution point (and, marked
+ * onlyContainsUserCerts, no CA). 0, or SITHS_ERR_CRL_NOT_COVERED.
+ */
+int siths_crl_covers(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source);
+
+/*
+ * Is leaf on the (verified) crl? SITHS_ERR_CRL_NOT_COVERED when the CRL
+ * does not cover leaf (siths_crl_covers), else 0 when leaf is not on it,
+ * SITHS_ERR_CERT_REVOKED with the reason and time in the message when it
+ * is; fills *ans, the CRL's times included.
  */
 int siths_crl_lookup(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source,
     struct siths_crl_answer *ans);

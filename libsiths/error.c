@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "error.h"
 #include "log.h"
+#include "text.h"
 
 /*
  * unavailable: no answer could be had (a card, reader, server, file or the
@@ -108,6 +109,8 @@ static const struct status_text status_table[] = {
 	S(SITHS_ERR_CRL_INVALID, "the revocation list is not valid", "spärrlistan är ogiltig"),
 	S(SITHS_ERR_REVOCATION_STALE, "the revocation information is out of date",
 	    "spärrinformationen är inaktuell"),
+	S(SITHS_ERR_CRL_NOT_COVERED, "no revocation list covers the certificate",
+	    "ingen spärrlista omfattar certifikatet"),
 	A(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached",
 	    "HSA-katalogen kan inte nås"),
 	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory",
@@ -285,17 +288,26 @@ thread_errbuf(const siths_ctx *cctx, int create)
 	return eb != NULL ? eb->msg : NULL;
 }
 
+/*
+ * The detail is formatted aside, then made printable into the thread's
+ * buffer: its arguments often come from outside (a directory's DN and
+ * dates, a server's text), and every caller of siths_ctx_errmsg() hands it
+ * on to syslog, a terminal or JSON, where a CR, LF or escape sequence could
+ * forge or hide lines. Formatting aside also lets a caller pass the
+ * previous message as an argument.
+ */
 int
 siths_fail(const siths_ctx *ctx, int status, const char *fmt, ...)
 {
-	char *buf;
+	char raw[SITHS_ERRMSG_MAX], *buf;
 	va_list ap;
 
 	if ((buf = thread_errbuf(ctx, 1)) == NULL)
 		return status;
 	va_start(ap, fmt);
-	vsnprintf(buf, SITHS_ERRMSG_MAX, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	siths_text_printable(buf, raw, SITHS_ERRMSG_MAX - 1);
 	siths_debug(ctx, "%s: %s", siths_status_name(status), buf);
 	return status;
 }

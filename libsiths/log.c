@@ -8,6 +8,7 @@
 
 #include "ctx.h"
 #include "log.h"
+#include "text.h"
 
 /* Longest message delivered; longer ones are cut. */
 #define SITHS_LOG_MAX 1024
@@ -15,17 +16,15 @@
 void
 siths_vlog(const siths_ctx *ctx, int level, const char *fmt, va_list ap)
 {
-	char msg[SITHS_LOG_MAX], *p;
+	char raw[SITHS_LOG_MAX], msg[SITHS_LOG_MAX];
 
 	if (ctx == NULL || level > ctx->log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Names and directory values come from outside: no control characters
-	 * reach a log line, where they could forge or hide other lines. */
-	for (p = msg; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* Names and directory values come from outside: no control character
+	 * (C0, DEL, C1) nor broken UTF-8 reaches a log line, where it could
+	 * forge or hide other lines. */
+	siths_text_printable(msg, raw, sizeof(msg) - 1);
 	if (ctx->log_fn != NULL)
 		ctx->log_fn(ctx->log_userdata, level, msg);
 	else

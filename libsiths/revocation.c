@@ -8,7 +8,10 @@
  *
  * Caches (skipped when the caller asks about another time than now):
  *  - memory: verified OCSP answers by SHA-256 of the CertID, parsed and
- *    verified CRLs by SHA-256 of issuer and source, each until nextUpdate;
+ *    verified CRLs by SHA-256 of issuer and source, each until nextUpdate.
+ *    A CRL is one per issuer and source, but a partitioned CRL answers only
+ *    for the certificates naming its distribution point: its scope is
+ *    judged again for each certificate (siths_crl_lookup), on every hit;
  *  - disk ([revocation] cache_dir): the DER of OCSP responses and CRLs, so
  *    that a PAM login reuses what an earlier process fetched. What is read
  *    back is verified again like a network answer (signature, responder or
@@ -426,6 +429,8 @@ crl_from_disk(siths_ctx *ctx, const unsigned char key[SITHS_CACHE_KEY_LEN], cons
 	if (siths_crl_parse(ctx, der, len, X509_get_issuer_name(leaf), source, &crl) != 0)
 		goto out;
 	r = crl_answer(ctx, crl, leaf, issuer, 0, source, key, &ans);
+	if (r == SITHS_ERR_CRL_NOT_COVERED)
+		goto out;       /* verified, and not for this certificate */
 	if (r != 0 && r != SITHS_ERR_CERT_REVOKED) {
 		siths_debug(ctx, "%s not used: %s", source, siths_ctx_errmsg(ctx));
 		r = 1;
@@ -438,7 +443,10 @@ out:
 	return r;
 }
 
-/* The CRL of leaf's http:// distribution point: memory, disk, network. */
+/*
+ * The CRL of leaf's http:// distribution point: memory, disk, network. 1
+ * when the certificate names none (with the message set).
+ */
 static int
 crl_from_cdp(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at,
     struct siths_rev_result *res)
@@ -450,8 +458,9 @@ crl_from_cdp(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at,
 	char *url = NULL, source[SITHS_ERRMSG_MAX];
 	int r;
 
-	if ((r = siths_crl_url(ctx, leaf, &url)) != 0 ||
-	    (r = crl_key(issuer, url, NULL, key)) != 0)
+	if (siths_crl_url(ctx, leaf, &url) != 0)
+		return 1;
+	if ((r = crl_key(issuer, url, NULL, key)) != 0)
 		goto out;
 	snprintf(source, sizeof(source), "the CRL at %s", url);
 	if (at == 0 && (r = crl_from_memory(ctx, key, leaf, source, &ans)) != 1) {
@@ -466,9 +475,13 @@ crl_from_cdp(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at,
 	    &len)) != 0)
 		goto out;
 	r = crl_answer(ctx, crl, leaf, issuer, at, source, at == 0 ? key : NULL, &ans);
-	if (r != 0 && r != SITHS_ERR_CERT_REVOKED)
+	/* a verified CRL is kept even when it covers others only: it is the
+	 * distribution point's, and the next process need not fetch it again */
+	if (r != 0 && r != SITHS_ERR_CERT_REVOKED && r != SITHS_ERR_CRL_NOT_COVERED)
 		goto out;
-	set_result(res, SITHS_REV_SOURCE_CRL, SITHS_REV_CRL, ans.this_update, ans.next_update);
+	if (r != SITHS_ERR_CRL_NOT_COVERED)
+		set_result(res, SITHS_REV_SOURCE_CRL, SITHS_REV_CRL, ans.this_update,
+		    ans.next_update);
 	if (at == 0 && ctx->cfg->cache_dir != NULL)
 		(void)siths_disk_cache_write(ctx, ctx->cfg->cache_dir, key, der, len);
 out:
@@ -489,28 +502,39 @@ append_reason(char *buf, size_t len, const char *what, const char *why)
 
 /*
  * Local files first (no network for a CA whose CRL the administrator
- * provides), then the distribution point. An unreadable or stale local
- * file lets the distribution point answer; if it cannot either, a stale
- * local CRL is the answer (stale), else unavailable.
+ * provides), then the distribution point. A file with another CA's CRL, or
+ * a partition that does not cover the certificate, is passed over. An
+ * unreadable or stale local file lets the distribution point answer; if it
+ * cannot either, a stale local CRL is the answer (stale), else unavailable.
+ * When every CRL there was covers other certificates only and nothing else
+ * could be asked, that is SITHS_ERR_CRL_NOT_COVERED.
  */
 static int
 check_crl(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at, struct siths_rev_result *res)
 {
 	const struct siths_strlist *files = &ctx->cfg->crl_files;
 	char why[SITHS_ERRMSG_MAX] = "";
-	int r, stale = 0;
+	int r, stale = 0, unreadable = 0, uncovered = 0;
 	size_t i;
 
 	for (i = 0; i < files->n; i++) {
 		r = crl_from_file(ctx, files->v[i], leaf, issuer, at, res);
 		if (r == 1)
 			continue;
-		if (r != SITHS_ERR_REVOCATION_UNAVAILABLE && r != SITHS_ERR_REVOCATION_STALE)
+		if (r != SITHS_ERR_REVOCATION_UNAVAILABLE && r != SITHS_ERR_REVOCATION_STALE &&
+		    r != SITHS_ERR_CRL_NOT_COVERED)
 			return r;
 		stale |= r == SITHS_ERR_REVOCATION_STALE;
+		unreadable |= r == SITHS_ERR_REVOCATION_UNAVAILABLE;
+		uncovered |= r == SITHS_ERR_CRL_NOT_COVERED;
 		append_reason(why, sizeof(why), "file", siths_ctx_errmsg(ctx));
 	}
 	r = crl_from_cdp(ctx, leaf, issuer, at, res);
+	if (r == 1 && uncovered && !stale && !unreadable)
+		return siths_fail(ctx, SITHS_ERR_CRL_NOT_COVERED, "no CRL covers the "
+		    "certificate (%s), and it names no distribution point to ask", why);
+	if (r == 1)
+		r = SITHS_ERR_REVOCATION_UNAVAILABLE;
 	if (r != SITHS_ERR_REVOCATION_UNAVAILABLE || why[0] == '\0')
 		return r;
 	append_reason(why, sizeof(why), "distribution point", siths_ctx_errmsg(ctx));

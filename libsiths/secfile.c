@@ -26,6 +26,111 @@ owner_ok(const struct stat *sb)
 	return sb->st_uid == 0 || sb->st_uid == geteuid();
 }
 
+/*
+ * One component of a path: nobody but root or us may change it. A sticky
+ * directory (as /tmp) lets others add names but not replace ours. below
+ * names the file the directory leads to, for the message; NULL for the
+ * file itself.
+ */
+static int
+check_component(const char *path, const struct stat *sb, const char *below, char *err,
+    size_t errlen)
+{
+	int sticky_dir = S_ISDIR(sb->st_mode) && (sb->st_mode & S_ISVTX);
+	char who[2 * PATH_MAX + 32];
+
+	if (below != NULL)
+		snprintf(who, sizeof(who), "%s (a directory above %s)", path, below);
+	else
+		snprintf(who, sizeof(who), "%s", path);
+	if (!owner_ok(sb)) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root", who,
+		    (unsigned int)sb->st_uid);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_dir) {
+		snprintf(err, errlen, "%s: writable by group or others (mode %03o)", who,
+		    (unsigned int)(sb->st_mode & 0777));
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	return 0;
+}
+
+/* dir (cut up here) becomes its parent; 0 when it was / already. */
+static int
+cut_to_parent(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (slash == NULL || strcmp(dir, "/") == 0)
+		return 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return 1;
+}
+
+/*
+ * Every directory from dir (absolute; cut up here) up to / passes
+ * check_component. For a realpath() result, no one else can then swap a
+ * directory or a file on that path after the check.
+ */
+static int
+check_dirs_upward(char *dir, const char *below, char *err, size_t errlen)
+{
+	struct stat sb;
+	int r;
+
+	for (;;) {
+		if (stat(dir, &sb) != 0) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if ((r = check_component(dir, &sb, below, err, errlen)) != 0)
+			return r;
+		if (!cut_to_parent(dir))
+			return 0;
+	}
+}
+
+/*
+ * The directory part of path resolved (realpath) and checked upward, and
+ * the name to open: that resolved directory and path's last component. The
+ * file is then opened through checked directories only; its own last
+ * component is still opened with O_NOFOLLOW. Where the path as written goes
+ * through a symlink, the directories as written are checked too: the
+ * directory holding the link decides where it points.
+ */
+static int
+resolve_parents(const char *path, char *opened, size_t openedlen, char *err, size_t errlen)
+{
+	const char *base = strrchr(path, '/') + 1;      /* path is absolute */
+	char dir[PATH_MAX], real[PATH_MAX];
+	size_t dlen = (size_t)(base - path) - 1;
+	int r, n, written_differs;
+
+	if (*base == '\0' || dlen >= sizeof(dir)) {
+		snprintf(err, errlen, "%s: not a file name", path);
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	memcpy(dir, path, dlen);
+	strcpy(dir + dlen, dlen == 0 ? "/" : "");
+	if (realpath(dir, real) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	n = snprintf(opened, openedlen, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+	if (n < 0 || (size_t)n >= openedlen) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	written_differs = strcmp(dir, real) != 0;
+	if ((r = check_dirs_upward(real, path, err, errlen)) != 0)
+		return r;
+	return written_differs ? check_dirs_upward(dir, path, err, errlen) : 0;
+}
+
 /* Owner and mode of an open file; 0 or a status with err filled. */
 static int
 check_open_file(const char *path, const struct stat *sb, size_t max_bytes, int flags,
@@ -100,7 +205,7 @@ read_file(const char *path, size_t max_bytes, int flags, char **buf, size_t *len
     size_t errlen)
 {
 	struct stat sb;
-	char *data = NULL;
+	char opened[PATH_MAX], *data = NULL;
 	size_t got = 0;
 	int fd = -1, r = SITHS_ERR_INTERNAL;
 
@@ -110,7 +215,9 @@ read_file(const char *path, size_t max_bytes, int flags, char **buf, size_t *len
 		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+	if ((r = resolve_parents(path, opened, sizeof(opened), err, errlen)) != 0)
+		return r;
+	if ((fd = open(opened, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "%s: %s", path,
 		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		return errno == ELOOP ? SITHS_ERR_CONFIG_UNSAFE : SITHS_ERR_CONFIG_OPEN;
@@ -157,25 +264,6 @@ siths_read_secret_file(const char *path, size_t max_bytes, char **buf, size_t *l
 	return read_file(path, max_bytes, SECFILE_SECRET, buf, len, err, errlen);
 }
 
-/* One component of a code file's path: nobody else may change it. */
-static int
-check_component(const char *path, const struct stat *sb, char *err, size_t errlen)
-{
-	int sticky_dir = S_ISDIR(sb->st_mode) && (sb->st_mode & S_ISVTX);
-
-	if (!owner_ok(sb)) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by root", path,
-		    (unsigned int)sb->st_uid);
-		return SITHS_ERR_CONFIG_UNSAFE;
-	}
-	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_dir) {
-		snprintf(err, errlen, "%s: writable by group or others (mode %03o)", path,
-		    (unsigned int)(sb->st_mode & 0777));
-		return SITHS_ERR_CONFIG_UNSAFE;
-	}
-	return 0;
-}
-
 int
 siths_read_secure_data(const char *path, size_t max_bytes, unsigned char **buf, size_t *len,
     char *err, size_t errlen)
@@ -189,42 +277,73 @@ siths_read_secure_data(const char *path, size_t max_bytes, unsigned char **buf, 
 	return r;
 }
 
-int
-siths_check_code_file(const char *path, char *err, size_t errlen)
+/*
+ * real (path's realpath() result, stat'ed into sb) and every directory
+ * above it; and, where path as written differs, the directories it names.
+ */
+static int
+check_resolved(char *real, const char *path, const struct stat *sb, char *err, size_t errlen)
 {
-	char real[PATH_MAX], *slash;
-	struct stat sb;
+	char written[PATH_MAX];
 	int r;
 
+	if ((r = check_component(real, sb, NULL, err, errlen)) != 0)
+		return r;
+	if (cut_to_parent(real) && (r = check_dirs_upward(real, path, err, errlen)) != 0)
+		return r;
+	if (strlen(path) >= sizeof(written))
+		return 0;       /* realpath() took it, so it resolved within PATH_MAX */
+	strcpy(written, path);
+	if (!cut_to_parent(written) || strcmp(written, real) == 0)
+		return 0;
+	return check_dirs_upward(written, path, err, errlen);
+}
+
+/* path resolved into real and stat'ed into sb; 0 or a status with err filled. */
+static int
+resolve(const char *path, char real[PATH_MAX], struct stat *sb, char *err, size_t errlen)
+{
 	if (path == NULL || path[0] != '/') {
 		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	/* Distributions link modules through /usr/lib/... symlinks: judge what
-	 * the name resolves to, every directory on the way included. */
-	if (realpath(path, real) == NULL || stat(real, &sb) != 0) {
+	if (realpath(path, real) == NULL || stat(real, sb) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return SITHS_ERR_CONFIG_OPEN;
 	}
+	return 0;
+}
+
+int
+siths_check_code_file(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	struct stat sb;
+	int r;
+
+	/* Distributions link modules through /usr/lib/... symlinks: judge what
+	 * the name resolves to, every directory on the way included. */
+	if ((r = resolve(path, real, &sb, err, errlen)) != 0)
+		return r;
 	if (!S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	if ((r = check_component(real, &sb, err, errlen)) != 0)
+	return check_resolved(real, path, &sb, err, errlen);
+}
+
+int
+siths_check_secure_dir(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	struct stat sb;
+	int r;
+
+	if ((r = resolve(path, real, &sb, err, errlen)) != 0)
 		return r;
-	while ((slash = strrchr(real, '/')) != NULL) {
-		if (slash == real)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if (stat(real, &sb) != 0) {
-			snprintf(err, errlen, "%s: %s", real, strerror(errno));
-			return SITHS_ERR_CONFIG_OPEN;
-		}
-		if ((r = check_component(real, &sb, err, errlen)) != 0)
-			return r;
-		if (slash == real)
-			break;
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	return 0;
+	return check_resolved(real, path, &sb, err, errlen);
 }

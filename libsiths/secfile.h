@@ -30,6 +30,19 @@ int siths_read_secret_file(const char *path, size_t max_bytes, char **buf, size_
     char *err, size_t errlen);
 
 /*
+ * Each of the readers above also checks every directory above the file, as
+ * the file's name resolves: owned by root or the effective user, and not
+ * writable by group or others unless sticky (as /tmp). Whoever can write a
+ * parent directory could swap the file for another root-owned one (an old
+ * user map). The file is then opened through the resolved directory, so
+ * that nothing on the way can change after the check.
+ */
+
+/* A directory of security files (trust anchors): itself and everything above it checked
+ * like a file's parents. 0 or SITHS_ERR_CONFIG_UNSAFE / SITHS_ERR_CONFIG_OPEN. */
+int siths_check_secure_dir(const char *path, char *err, size_t errlen);
+
+/*
  * Check a file that will be loaded as code (a PKCS#11 module): absolute,
  * a regular file, and neither it nor any directory above it writable by
  * anyone but root or the effective user (a sticky directory excepted).

@@ -96,6 +96,7 @@ typedef enum siths_status {
 	SITHS_ERR_OCSP_NONCE = -64,      /* the response lacks our nonce */
 	SITHS_ERR_CRL_INVALID = -65,     /* bad signature, issuer, or form */
 	SITHS_ERR_REVOCATION_STALE = -66,/* nextUpdate has passed */
+	SITHS_ERR_CRL_NOT_COVERED = -67, /* no CRL's partition covers the certificate */
 
 	/* directory */
 	SITHS_ERR_HSA_UNREACHABLE = -70,

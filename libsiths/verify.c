@@ -106,17 +106,16 @@ read_certs(const siths_ctx *ctx, const char *path, STACK_OF(X509) *certs)
 {
 	struct dirent **names = NULL;
 	struct stat sb;
-	char file[4096];
+	char file[4096], err[SITHS_ERRMSG_MAX];
 	int i, n, r = 0;
 
 	if (lstat(path, &sb) != 0)
 		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		return read_cert_file(ctx, path, certs);
-	if ((sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & (S_IWGRP | S_IWOTH)))
-		return siths_fail(ctx, SITHS_ERR_CONFIG_UNSAFE,
-		    "%s: a trust directory owned by another user or writable by group or others",
-		    path);
+	if ((r = siths_check_secure_dir(path, err, sizeof(err))) != 0)
+		return siths_fail(ctx, r == SITHS_ERR_CONFIG_UNSAFE ? r : SITHS_ERR_TRUST_LOAD,
+		    "%s", err);
 	if ((n = scandir(path, &names, NULL, alphasort)) < 0)
 		return siths_fail(ctx, SITHS_ERR_TRUST_LOAD, "%s: %s", path, strerror(errno));
 	for (i = 0; i < n; i++) {

@@ -20,6 +20,7 @@
 
 #include "options.h"
 #include "siths.h"
+#include "text.h"
 
 #define PAM_SITHS_EXPORT __attribute__((visibility("default")))
 
@@ -319,6 +320,7 @@ settle_user(struct login *l)
 {
 	const void *item = NULL;
 	const char *user;
+	char shown[128];
 	int r;
 
 	if ((r = siths_map_user(l->ctx, l->id, &l->login)) != 0) {
@@ -333,8 +335,10 @@ settle_user(struct login *l)
 		return pam_set_item(l->pamh, PAM_USER, l->login);
 	if (strcmp(user, l->login) != 0) {
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_WRONG_USER));
+		/* PAM_USER is whatever was typed at a login prompt */
+		siths_text_printable(shown, user, sizeof(shown) - 1);
 		pam_syslog(l->pamh, LOG_NOTICE, "card of %s maps to '%s', not '%s'",
-		    siths_identity_hsa_id(l->id), l->login, user);
+		    siths_identity_hsa_id(l->id), l->login, shown);
 		return deny(l, SITHS_ERR_POLICY_USER_MISMATCH, PAM_AUTH_ERR);
 	}
 	return PAM_SUCCESS;
@@ -384,7 +388,7 @@ PAM_SITHS_EXPORT int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l;
-	char err[256];
+	char err[256], name[256];
 	int r;
 
 	memset(&l, 0, sizeof(l));
@@ -397,9 +401,12 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
 	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
 	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
-	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS)
+	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS) {
+		/* the name is the directory's: shown without control characters */
+		siths_text_printable(name, siths_identity_display_name(l.id), sizeof(name) - 1);
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
-		    siths_identity_hsa_id(l.id), siths_identity_display_name(l.id), l.login);
+		    siths_identity_hsa_id(l.id), name, l.login);
+	}
 	free(l.login);
 	siths_identity_free(&l.id);
 	siths_card_free(&l.card);

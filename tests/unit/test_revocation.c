@@ -9,8 +9,10 @@
  * thisUpdate, unsigned error status, garbage); CRL verification (revoked,
  * not revoked, bad signature, wrong issuer, expired, delta, PEM/DER); URL
  * rules; HTTP limits (status, redirect, size, timeout, truncation, proxy
- * variables ignored); and the orchestration (method order, fallback,
- * soft/fail, caches in memory and on disk, time injection).
+ * variables ignored); the orchestration (method order, fallback,
+ * soft/fail, caches in memory and on disk, time injection); and
+ * partitioned CRLs (issuingDistributionPoint) from files, downloads, memory
+ * and disk, in every order.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,6 +73,8 @@ struct server {
 	const struct testpki *pki;
 	unsigned char *crl;     /* served at /crl; NULL: 404 */
 	size_t crl_len;
+	unsigned char *part[3]; /* served at /p1.crl, /p2.crl, /p3.crl; NULL: 404 */
+	size_t part_len[3];
 	const char *body;
 };
 
@@ -149,6 +153,17 @@ answer_ocsp(int fd, const unsigned char *body, size_t len, const struct testpki_
 }
 
 static void
+serve_part(int fd, int i)
+{
+	pthread_mutex_lock(&srv.lock);
+	if (srv.part[i] != NULL)
+		send_200(fd, srv.part[i], srv.part_len[i]);
+	else
+		send_lit(fd, "HTTP/1.0 404 Not Found\r\n\r\n");
+	pthread_mutex_unlock(&srv.lock);
+}
+
+static void
 handle(int fd)
 {
 	static char buf[65536];
@@ -164,6 +179,11 @@ handle(int fd)
 	t = srv.ocsp;
 	srv.hits++;
 	pthread_mutex_unlock(&srv.lock);
+	if (strncmp(buf, "GET /p", 6) == 0 && buf[6] >= '1' && buf[6] <= '3' &&
+	    strncmp(buf + 7, ".crl ", 5) == 0) {
+		serve_part(fd, buf[6] - '1');
+		return;
+	}
 	if (strncmp(buf, "GET /crl", 8) == 0) {
 		if (srv.crl != NULL)
 			send_200(fd, srv.crl, srv.crl_len);
@@ -305,12 +325,16 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
+	int i;
+
 	pthread_mutex_lock(&srv.lock);
 	srv.stop = 1;
 	pthread_mutex_unlock(&srv.lock);
 	pthread_join(srv.tid, NULL);
 	close(srv.listen_fd);
 	free(srv.crl);
+	for (i = 0; i < 3; i++)
+		free(srv.part[i]);
 	testpki_free(&pki);
 	return 0;
 }
@@ -1177,6 +1201,251 @@ test_check_unavailable_soft_and_fail(void **state)
 	siths_ctx_free(&ctx);
 }
 
+/* --- partitioned CRLs -------------------------------------------------------------- */
+
+/*
+ * The CA splits its CRL in two partitions, each with an issuingDistributionPoint
+ * naming its URL: A names p1; B (revoked, listed in p2 only) and C name p2.
+ * stray names p3, where a CRL made for p1 is served; nocdp names no
+ * distribution point at all.
+ */
+struct partitions {
+	X509 *a, *b, *c, *stray, *nocdp;
+	char url[3][64];
+	char dir[32], file[2][64];      /* p1 and p2 as local DER files */
+};
+
+static struct partitions part;
+
+/* Serve crl at /pN.crl (n 1..3); NULL: 404. */
+static void
+set_part(int n, X509_CRL *crl)
+{
+	unsigned char *der = NULL;
+	int len = crl != NULL ? i2d_X509_CRL(crl, &der) : 0;
+
+	pthread_mutex_lock(&srv.lock);
+	free(srv.part[n - 1]);
+	srv.part[n - 1] = NULL;
+	if (len > 0 && (srv.part[n - 1] = malloc((size_t)len)) != NULL) {
+		memcpy(srv.part[n - 1], der, (size_t)len);
+		srv.part_len[n - 1] = (size_t)len;
+	}
+	pthread_mutex_unlock(&srv.lock);
+	OPENSSL_free(der);
+}
+
+static void
+serve_partitions(int on)
+{
+	static const long revoked_b[] = { 3002 };
+	struct testpki_crl t1 = { .idp_uri = part.url[0] };
+	struct testpki_crl t2 = { .revoked = revoked_b, .n_revoked = 1, .idp_uri = part.url[1] };
+	X509_CRL *p1 = NULL, *p2 = NULL;
+
+	if (on) {
+		assert_non_null(p1 = testpki_crl(pki.ca, pki.ca_key, &t1));
+		assert_non_null(p2 = testpki_crl(pki.ca, pki.ca_key, &t2));
+	}
+	set_part(1, p1);
+	set_part(2, p2);
+	set_part(3, p1);        /* p1's partition, where stray's CDP points */
+	X509_CRL_free(p1);
+	X509_CRL_free(p2);
+}
+
+static void
+write_der_crl(const char *path, X509_CRL *crl)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(i2d_X509_CRL_fp(f, crl));
+	assert_int_equal(fclose(f), 0);
+}
+
+static int
+partitions_setup(void **state)
+{
+	static const long revoked_b[] = { 3002 };
+	struct testpki_crl t1 = { 0 }, t2 = { .revoked = revoked_b, .n_revoked = 1 };
+	X509_CRL *crl;
+	int i;
+
+	memset(&part, 0, sizeof(part));
+	for (i = 0; i < 3; i++)
+		snprintf(part.url[i], sizeof(part.url[i]), "http://127.0.0.1:%d/p%d.crl", srv.port,
+		    i + 1);
+	t1.idp_uri = part.url[0];
+	t2.idp_uri = part.url[1];
+	if ((part.a = testpki_leaf(&pki, 3001, ocsp_url, part.url[0])) == NULL ||
+	    (part.b = testpki_leaf(&pki, 3002, ocsp_url, part.url[1])) == NULL ||
+	    (part.c = testpki_leaf(&pki, 3003, ocsp_url, part.url[1])) == NULL ||
+	    (part.stray = testpki_leaf(&pki, 3004, ocsp_url, part.url[2])) == NULL ||
+	    (part.nocdp = testpki_leaf(&pki, 3005, ocsp_url, NULL)) == NULL)
+		return -1;
+	snprintf(part.dir, sizeof(part.dir), "/tmp/siths-part-XXXXXX");
+	if (mkdtemp(part.dir) == NULL)
+		return -1;
+	snprintf(part.file[0], sizeof(part.file[0]), "%s/p1.crl", part.dir);
+	snprintf(part.file[1], sizeof(part.file[1]), "%s/p2.crl", part.dir);
+	if ((crl = testpki_crl(pki.ca, pki.ca_key, &t1)) == NULL)
+		return -1;
+	write_der_crl(part.file[0], crl);
+	X509_CRL_free(crl);
+	if ((crl = testpki_crl(pki.ca, pki.ca_key, &t2)) == NULL)
+		return -1;
+	write_der_crl(part.file[1], crl);
+	X509_CRL_free(crl);
+	return 0;
+}
+
+static int
+partitions_teardown(void **state)
+{
+	char cmd[64];
+
+	X509_free(part.a);
+	X509_free(part.b);
+	X509_free(part.c);
+	X509_free(part.stray);
+	X509_free(part.nocdp);
+	serve_partitions(0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", part.dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A context for CRLs only, with these crl_files (n may be 0). */
+static siths_ctx *
+crl_ctx(const char *cache_dir, const char *const *files, size_t n)
+{
+	siths_ctx *ctx = make_ctx("crl", 0, NULL, cache_dir, NULL);
+	size_t i;
+
+	if (n > 0)
+		assert_non_null(ctx->cfg->crl_files.v = calloc(n, sizeof(char *)));
+	for (i = 0; i < n; i++)
+		assert_non_null(ctx->cfg->crl_files.v[i] = strdup(files[i]));
+	ctx->cfg->crl_files.n = n;
+	return ctx;
+}
+
+/*
+ * Check each certificate seq names (A, B or C) in turn on ctx: A and C are
+ * good, B is revoked, whatever came before. source >= 0: what each answer
+ * must have come from.
+ */
+static void
+check_sequence(siths_ctx *ctx, const char *seq, int source)
+{
+	struct siths_rev_result res;
+	const char *p;
+	X509 *x;
+	int r, want;
+
+	for (p = seq; *p != '\0'; p++) {
+		x = *p == 'A' ? part.a : *p == 'B' ? part.b : part.c;
+		want = *p == 'B' ? SITHS_ERR_CERT_REVOKED : 0;
+		r = siths_revocation_check(ctx, x, pki.ca, 0, &res);
+		if (r != want)
+			fail_msg("%s, at %c: %s (%s), not %s", seq, *p, siths_status_name(r),
+			    siths_ctx_errmsg(ctx), siths_status_name(want));
+		if (source >= 0 && res.source != source)
+			fail_msg("%s, at %c: source %d, not %d", seq, *p, res.source, source);
+		assert_int_equal(res.method, SITHS_REV_CRL);
+	}
+}
+
+/* A then B, B then A, B twice, C after B; and a context that starts with B. */
+static const char *const sequences[] = { "ABABBC", "BACB" };
+
+static void
+test_partitions_from_files(void **state)
+{
+	const char *const forward[] = { part.file[0], part.file[1] };
+	const char *const backward[] = { part.file[1], part.file[0] };
+	siths_ctx *ctx;
+	size_t i;
+	int h;
+
+	serve_partitions(0);    /* nothing served: the files must answer */
+	h = hits();
+	for (i = 0; i < 2; i++) {
+		ctx = crl_ctx(NULL, forward, 2);
+		check_sequence(ctx, sequences[i], SITHS_REV_SOURCE_CRL);
+		siths_ctx_free(&ctx);
+		ctx = crl_ctx(NULL, backward, 2);
+		check_sequence(ctx, sequences[i], SITHS_REV_SOURCE_CRL);
+		siths_ctx_free(&ctx);
+	}
+	assert_int_equal(hits(), h);
+}
+
+static void
+test_partitions_from_cdp_and_disk(void **state)
+{
+	char dir[] = "/tmp/siths-partc-XXXXXX", cmd[64];
+	siths_ctx *ctx;
+	size_t i;
+	int h;
+
+	assert_non_null(mkdtemp(dir));
+	serve_partitions(1);
+	for (i = 0; i < 2; i++) {
+		ctx = crl_ctx(dir, NULL, 0);
+		check_sequence(ctx, sequences[i], -1);
+		siths_ctx_free(&ctx);
+	}
+	/* a second context (process) from the disk store, the server gone */
+	serve_partitions(0);
+	h = hits();
+	for (i = 0; i < 2; i++) {
+		ctx = crl_ctx(dir, NULL, 0);
+		check_sequence(ctx, sequences[i], SITHS_REV_SOURCE_CACHE);
+		siths_ctx_free(&ctx);
+	}
+	assert_int_equal(hits(), h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_partition_covering_nothing(void **state)
+{
+	const char *const p1_only[] = { part.file[0] };
+	struct siths_rev_result res;
+	siths_ctx *ctx;
+
+	/* the distribution point serves a partition made for another one */
+	serve_partitions(1);
+	ctx = crl_ctx(NULL, NULL, 0);
+	assert_int_equal(siths_revocation_check(ctx, part.stray, pki.ca, 0, &res),
+	    SITHS_ERR_CRL_NOT_COVERED);
+	expect_msg(ctx, "distribution point the certificate does not name");
+	/* the same CRL, now from memory, still covers A (p1) only */
+	assert_int_equal(siths_revocation_check(ctx, part.stray, pki.ca, 0, &res),
+	    SITHS_ERR_CRL_NOT_COVERED);
+	assert_int_equal(siths_revocation_check(ctx, part.a, pki.ca, 0, &res), 0);
+	siths_ctx_free(&ctx);
+
+	/* a local partition for others, and nothing else to ask */
+	ctx = crl_ctx(NULL, p1_only, 1);
+	assert_int_equal(siths_revocation_check(ctx, part.nocdp, pki.ca, 0, &res),
+	    SITHS_ERR_CRL_NOT_COVERED);
+	expect_msg(ctx, "no CRL covers the certificate");
+	/* passed over for the distribution point, which answers */
+	check_sequence(ctx, "CB", -1);
+	siths_ctx_free(&ctx);
+
+	/* ... which, when it cannot be reached, is an outage, not a refusal */
+	serve_partitions(0);
+	ctx = crl_ctx(NULL, p1_only, 1);
+	assert_int_equal(siths_revocation_check(ctx, part.c, pki.ca, 0, &res),
+	    SITHS_ERR_REVOCATION_UNAVAILABLE);
+	expect_msg(ctx, "HTTP status 404");
+	siths_ctx_free(&ctx);
+}
+
 int
 main(void)
 {
@@ -1203,6 +1472,12 @@ main(void)
 		cmocka_unit_test(test_check_fallback_to_crl),
 		cmocka_unit_test(test_check_crl_file),
 		cmocka_unit_test(test_check_unavailable_soft_and_fail),
+		cmocka_unit_test_setup_teardown(test_partitions_from_files, partitions_setup,
+		    partitions_teardown),
+		cmocka_unit_test_setup_teardown(test_partitions_from_cdp_and_disk,
+		    partitions_setup, partitions_teardown),
+		cmocka_unit_test_setup_teardown(test_partition_covering_nothing,
+		    partitions_setup, partitions_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -99,8 +99,8 @@ static const struct ext noeku_exts[] = {
 	{ NID_authority_key_identifier, "keyid:always" },
 };
 
-static X509 *
-make_leaf(const struct testpki *pki, long serial, const char *ocsp_url, const char *crl_url)
+X509 *
+testpki_leaf(const struct testpki *pki, long serial, const char *ocsp_url, const char *crl_url)
 {
 	char aia[512], cdp[512];
 	struct ext exts[] = {
@@ -114,9 +114,10 @@ make_leaf(const struct testpki *pki, long serial, const char *ocsp_url, const ch
 	};
 
 	snprintf(aia, sizeof(aia), "OCSP;URI:%s", ocsp_url);
-	snprintf(cdp, sizeof(cdp), "URI:%s", crl_url);
+	snprintf(cdp, sizeof(cdp), "URI:%s", crl_url != NULL ? crl_url : "");
+	/* the distribution points come last: without a URL, leave them out */
 	return make_cert(make_name("Test Person", "SE2120001231-1234"), pki->leaf_key, pki->ca,
-	    pki->ca_key, serial, exts, sizeof(exts) / sizeof(exts[0]));
+	    pki->ca_key, serial, exts, sizeof(exts) / sizeof(exts[0]) - (crl_url == NULL));
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -148,8 +149,8 @@ testpki_new(struct testpki *pki, const char *ocsp_url, const char *crl_url)
 	    pki->ca_key, 10, responder_exts, N(responder_exts));
 	pki->noeku = make_cert(make_name("Test Not A Responder", NULL), pki->noeku_key, pki->ca,
 	    pki->ca_key, 11, noeku_exts, N(noeku_exts));
-	pki->leaf = make_leaf(pki, 1001, ocsp_url, crl_url);
-	pki->leaf2 = make_leaf(pki, 1002, ocsp_url, crl_url);
+	pki->leaf = testpki_leaf(pki, 1001, ocsp_url, crl_url);
+	pki->leaf2 = testpki_leaf(pki, 1002, ocsp_url, crl_url);
 	if (pki->responder == NULL || pki->noeku == NULL || pki->leaf == NULL ||
 	    pki->leaf2 == NULL)
 		goto fail;
@@ -273,6 +274,34 @@ add_revoked(X509_CRL *crl, long serial, time_t now)
 	return ok;
 }
 
+/* A critical issuingDistributionPoint naming uri: a partition of the CA's CRL. */
+static int
+add_idp(X509_CRL *crl, const char *uri)
+{
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+	int ok;
+
+	ok = idp != NULL && gn != NULL && ia5 != NULL && ASN1_STRING_set(ia5, uri, -1) &&
+	    (idp->distpoint = DIST_POINT_NAME_new()) != NULL &&
+	    (idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) != NULL;
+	if (ok) {
+		idp->distpoint->type = 0;
+		GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
+		ia5 = NULL;     /* transferred */
+		ok = sk_GENERAL_NAME_push(idp->distpoint->name.fullname, gn) > 0;
+		if (ok)
+			gn = NULL;      /* transferred */
+		idp->onlyuser = 0xff;
+	}
+	ok = ok && X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0);
+	ISSUING_DIST_POINT_free(idp);
+	GENERAL_NAME_free(gn);
+	ASN1_IA5STRING_free(ia5);
+	return ok;
+}
+
 X509_CRL *
 testpki_crl(X509 *issuer, EVP_PKEY *key, const struct testpki_crl *t)
 {
@@ -295,6 +324,8 @@ testpki_crl(X509 *issuer, EVP_PKEY *key, const struct testpki_crl *t)
 		ok = add_revoked(crl, t->revoked[i], now);
 	if (ok && t->delta)
 		ok = X509_CRL_add1_ext_i2d(crl, NID_delta_crl, num, 1, 0);
+	if (ok && t->idp_uri != NULL)
+		ok = add_idp(crl, t->idp_uri);
 	ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0;
 	ASN1_TIME_free(last);
 	ASN1_TIME_free(next);

@@ -28,6 +28,9 @@ struct testpki {
 
 /* Make the whole PKI; the URLs go into the leaves' AIA and CDP. */
 int testpki_new(struct testpki *pki, const char *ocsp_url, const char *crl_url);
+/* One more leaf of pki->ca (with pki->leaf_key); crl_url NULL: no CDP at all. */
+X509 *testpki_leaf(const struct testpki *pki, long serial, const char *ocsp_url,
+    const char *crl_url);
 void testpki_free(struct testpki *pki);
 
 /* What a test OCSP response should look like; zero means the normal case. */
@@ -58,6 +61,8 @@ struct testpki_crl {
 	long next_off;          /* nextUpdate = now + next_off; 0: a day ahead */
 	int no_next;
 	int delta;              /* add a (critical) delta CRL indicator */
+	const char *idp_uri;    /* a partition: a critical issuingDistributionPoint
+	                         * with this URI (and onlyContainsUserCerts) */
 };
 X509_CRL *testpki_crl(X509 *issuer, EVP_PKEY *key, const struct testpki_crl *t);
 

@@ -1,0 +1,278 @@
+/*
+ * test_parent_dirs.c - the directories above a security file are checked
+ * too: a configuration, a user map, a trust file, a trust directory and a
+ * CRL file under a world-writable parent are refused with that directory
+ * named; under a sticky world-writable one (as /tmp) they are read; and a
+ * path that goes through a symlink kept in a writable directory is refused
+ * even where the link leads somewhere safe.
+ *
+ * Everything goes through the library's own entry points (siths_ctx_load,
+ * siths_map_user, siths_read_secure_data) on files made in a private
+ * directory under /tmp.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "error.h"
+#include "identity.h"
+#include "secfile.h"
+#include "siths.h"
+#include "testpki.h"
+
+/*
+ * top (0700) holds: open/ (0777, anyone may rename in it), sticky/ (01777,
+ * as /tmp), safe/ (0700), and open/link -> safe.
+ */
+struct tree {
+	char top[64];
+	char open[128], sticky[128], safe[128], link[192];
+	struct testpki pki;
+};
+
+static struct tree t;
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
+static void
+write_root_pem(const char *path)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(PEM_write_X509(f, t.pki.root));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
+static int
+mkdir_mode(const char *path, mode_t mode)
+{
+	/* chmod after mkdir: the umask must not decide the test */
+	return mkdir(path, 0700) == 0 && chmod(path, mode) == 0 ? 0 : -1;
+}
+
+static int
+group_setup(void **state)
+{
+	memset(&t, 0, sizeof(t));
+	strcpy(t.top, "/tmp/siths-parents-XXXXXX");
+	if (mkdtemp(t.top) == NULL)
+		return -1;
+	snprintf(t.open, sizeof(t.open), "%s/open", t.top);
+	snprintf(t.sticky, sizeof(t.sticky), "%s/sticky", t.top);
+	snprintf(t.safe, sizeof(t.safe), "%s/safe", t.top);
+	snprintf(t.link, sizeof(t.link), "%s/link", t.open);
+	if (mkdir_mode(t.open, 0777) != 0 || mkdir_mode(t.sticky, 01777) != 0 ||
+	    mkdir_mode(t.safe, 0700) != 0 || symlink(t.safe, t.link) != 0)
+		return -1;
+	return testpki_new(&t.pki, "http://127.0.0.1:1/ocsp", "http://127.0.0.1:1/crl");
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	testpki_free(&t.pki);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t.top);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* In dir: roots.pem, and siths.conf naming it (plus extra lines). */
+static void
+make_config(const char *dir, const char *anchors, const char *extra, char *conf,
+    size_t conflen)
+{
+	char text[1024];
+
+	snprintf(conf, conflen, "%s/siths.conf", dir);
+	snprintf(text, sizeof(text), "[trust]\nanchors = %s\n[revocation]\nmode = none\n%s",
+	    anchors, extra);
+	write_text(conf, text);
+}
+
+/* siths_ctx_load(conf) gives want; the message must name dir. */
+static void
+expect_load(const char *conf, int want, const char *dir)
+{
+	siths_ctx *ctx = NULL;
+	int r;
+
+	assert_int_equal(siths_ctx_create(&ctx), 0);
+	siths_ctx_set_log_level(ctx, SITHS_LOG_ERR);
+	r = siths_ctx_load(ctx, conf);
+	if (r != want)
+		fail_msg("%s: %s (%s), not %s", conf, siths_status_name(r),
+		    siths_ctx_errmsg(ctx), siths_status_name(want));
+	if (dir != NULL && (strstr(siths_ctx_errmsg(ctx), dir) == NULL ||
+	    strstr(siths_ctx_errmsg(ctx), "a directory above") == NULL))
+		fail_msg("message '%s' does not name the directory %s", siths_ctx_errmsg(ctx), dir);
+	siths_ctx_free(&ctx);
+}
+
+static void
+test_config(void **state)
+{
+	char anchors[256], conf[256];
+
+	snprintf(anchors, sizeof(anchors), "%s/roots.pem", t.safe);
+	write_root_pem(anchors);
+	make_config(t.open, anchors, "", conf, sizeof(conf));
+	expect_load(conf, SITHS_ERR_CONFIG_UNSAFE, t.open);
+	make_config(t.sticky, anchors, "", conf, sizeof(conf));
+	expect_load(conf, 0, NULL);
+	make_config(t.safe, anchors, "", conf, sizeof(conf));
+	expect_load(conf, 0, NULL);
+	/* through open/link -> safe: safe itself is fine, the link's directory is not */
+	snprintf(conf, sizeof(conf), "%s/siths.conf", t.link);
+	expect_load(conf, SITHS_ERR_CONFIG_UNSAFE, t.open);
+}
+
+static void
+test_trust_file_and_directory(void **state)
+{
+	char anchors[256], conf[256], dir[200];
+
+	snprintf(anchors, sizeof(anchors), "%s/roots.pem", t.open);
+	write_root_pem(anchors);
+	make_config(t.safe, anchors, "", conf, sizeof(conf));
+	expect_load(conf, SITHS_ERR_CONFIG_UNSAFE, t.open);
+
+	snprintf(anchors, sizeof(anchors), "%s/roots.pem", t.sticky);
+	write_root_pem(anchors);
+	make_config(t.safe, anchors, "", conf, sizeof(conf));
+	expect_load(conf, 0, NULL);
+
+	/* a directory of anchors: safe itself, under open/ */
+	snprintf(dir, sizeof(dir), "%s/anchors.d", t.open);
+	assert_int_equal(mkdir_mode(dir, 0755), 0);
+	snprintf(anchors, sizeof(anchors), "%s/root.pem", dir);
+	write_root_pem(anchors);
+	make_config(t.safe, dir, "", conf, sizeof(conf));
+	expect_load(conf, SITHS_ERR_CONFIG_UNSAFE, t.open);
+	snprintf(dir, sizeof(dir), "%s/anchors.d", t.sticky);
+	assert_int_equal(mkdir_mode(dir, 0755), 0);
+	snprintf(anchors, sizeof(anchors), "%s/root.pem", dir);
+	write_root_pem(anchors);
+	make_config(t.safe, dir, "", conf, sizeof(conf));
+	expect_load(conf, 0, NULL);
+}
+
+/* Map HSA-id SE2120001231-1001 with the map file at map. */
+static int
+map_with(const char *map, char **login, char *msg, size_t msglen)
+{
+	struct siths_identity *id = siths_identity_new();
+	char anchors[256], conf[256], extra[256];
+	siths_ctx *ctx = NULL;
+	int r;
+
+	snprintf(anchors, sizeof(anchors), "%s/roots.pem", t.safe);
+	write_root_pem(anchors);
+	snprintf(extra, sizeof(extra), "[pam]\nuser_map = file:%s\n", map);
+	make_config(t.safe, anchors, extra, conf, sizeof(conf));
+	assert_int_equal(siths_ctx_new(&ctx, conf), 0);
+	assert_non_null(id);
+	assert_int_equal(siths_identity_set(&id->hsa_id, "SE2120001231-1001"), 0);
+	r = siths_map_user(ctx, id, login);
+	snprintf(msg, msglen, "%s", siths_ctx_errmsg(ctx));
+	siths_identity_free(&id);
+	siths_ctx_free(&ctx);
+	return r;
+}
+
+static void
+test_user_map(void **state)
+{
+	char map[256], msg[SITHS_ERRMSG_MAX], *login = NULL;
+
+	/* root is in every user database: a mapping that would succeed */
+	snprintf(map, sizeof(map), "%s/users.map", t.open);
+	write_text(map, "SE2120001231-1001 root\n");
+	assert_int_equal(map_with(map, &login, msg, sizeof(msg)), SITHS_ERR_POLICY_MAP_FILE);
+	assert_null(login);
+	if (strstr(msg, t.open) == NULL || strstr(msg, "a directory above") == NULL)
+		fail_msg("message '%s' does not name %s", msg, t.open);
+
+	snprintf(map, sizeof(map), "%s/users.map", t.sticky);
+	write_text(map, "SE2120001231-1001 root\n");
+	/* the map is read (and root refused by policy, not by the file's place) */
+	assert_int_equal(map_with(map, &login, msg, sizeof(msg)), SITHS_ERR_POLICY_ROOT_DENIED);
+	assert_null(login);
+}
+
+static void
+test_crl_file(void **state)
+{
+	unsigned char *buf = NULL;
+	char path[256], err[SITHS_ERRMSG_MAX];
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/ca.crl", t.open);
+	write_text(path, "0");
+	assert_int_equal(siths_read_secure_data(path, 64, &buf, &len, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
+	assert_null(buf);
+	assert_non_null(strstr(err, t.open));
+	snprintf(path, sizeof(path), "%s/ca.crl", t.sticky);
+	write_text(path, "0");
+	assert_int_equal(siths_read_secure_data(path, 64, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(len, 1);
+	free(buf);
+}
+
+/* A directory owned by someone else above the file, and the root itself. */
+static void
+test_other_owner_and_root(void **state)
+{
+	char path[256], err[SITHS_ERRMSG_MAX], *buf = NULL;
+	size_t len = 0;
+
+	if (geteuid() != 0)
+		skip();         /* chown to another user needs root */
+	snprintf(path, sizeof(path), "%s/theirs", t.top);
+	assert_int_equal(mkdir_mode(path, 0755), 0);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	snprintf(path, sizeof(path), "%s/theirs/siths.conf", t.top);
+	write_text(path, "[trust]\n");
+	assert_int_equal(siths_read_secure_file(path, 64, &buf, &len, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
+	assert_non_null(strstr(err, "owned by uid 65534"));
+	/* a path that names no file */
+	assert_int_equal(siths_read_secure_file("/", 64, &buf, &len, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_OPEN);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_trust_file_and_directory),
+		cmocka_unit_test(test_user_map),
+		cmocka_unit_test(test_crl_file),
+		cmocka_unit_test(test_other_owner_and_root),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
