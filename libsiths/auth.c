@@ -28,6 +28,7 @@
 #include "identity.h"
 #include "log.h"
 #include "p11.h"
+#include "service.h"
 #include "verify.h"
 
 /* Bytes of host randomness the card signs; 32 cannot be guessed or replayed. */
@@ -273,6 +274,30 @@ resolve_holder(siths_ctx *ctx, const struct siths_identity *cert_id, siths_ident
 	return 0;
 }
 
+/*
+ * The card's certificate validated, its holder resolved and mapped by
+ * sithsd: its status, or 1 when the caller is to go on in-process.
+ */
+static int
+validate_by_service(siths_ctx *ctx, X509 *cert, siths_identity **out)
+{
+	unsigned char *der = NULL;
+	int n, r;
+
+	if ((n = i2d_X509(cert, &der)) <= 0) {
+		ERR_clear_error();
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+	}
+	r = siths_service_verify(ctx, der, (size_t)n, NULL, 1, out);
+	OPENSSL_free(der);
+	if (siths_service_fallback(ctx, &r))
+		return 1;
+	if (r == 0)
+		siths_notice(ctx, "card login: %s proved possession; sithsd validated it%s",
+		    (*out)->hsa_id, (*out)->stale ? " (the directory's answer is stale)" : "");
+	return r;
+}
+
 int
 siths_card_authenticate(siths_card *card, siths_identity **out)
 {
@@ -291,8 +316,13 @@ siths_card_authenticate(siths_card *card, siths_identity **out)
 	if (card->chosen == SIZE_MAX)
 		return siths_card_no_identity(card);
 	cert = siths_p11_cert(card->tok, card->chosen);
-	if ((r = prove_possession(card, cert)) != 0 ||
-	    (r = siths_verify_x509(card->ctx, cert, NULL, &cert_id)) != 0 ||
+	if ((r = prove_possession(card, cert)) != 0)
+		return r;
+	/* the card's part is done here; sithsd, when asked, does the rest */
+	if (siths_service_enabled(card->ctx) && (r = validate_by_service(card->ctx, cert,
+	    out)) != 1)
+		return r;
+	if ((r = siths_verify_x509(card->ctx, cert, NULL, &cert_id)) != 0 ||
 	    (r = resolve_holder(card->ctx, cert_id, out)) != 0)
 		goto out;
 	siths_notice(card->ctx, "card login: %s (LoA %d) proved possession and is active in HSA",
@@ -317,6 +347,11 @@ siths_login_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
 	if (siths_verify_opts_profile(opts) != SITHS_PROFILE_LOGIN)
 		return siths_fail(ctx, SITHS_ERR_INVALID_ARGUMENT,
 		    "siths_login_cert takes the login profile only");
+	if (siths_service_enabled(ctx)) {
+		r = siths_service_verify(ctx, der, len, opts, 1, out);
+		if (!siths_service_fallback(ctx, &r))
+			return r;
+	}
 	if ((r = siths_verify_cert(ctx, der, len, opts, &cert_id)) != 0)
 		return r;
 	r = resolve_holder(ctx, cert_id, out);

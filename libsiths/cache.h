@@ -1,8 +1,7 @@
 /*
  * cache.h - a bounded, thread-safe LRU cache with expiry, keyed by 32-byte
- * digests (callers hash what identifies an entry with SHA-256), and an
- * on-disk store of DER blobs so that short-lived processes such as a PAM
- * login reuse what an earlier one fetched.
+ * digests (callers hash what identifies an entry with SHA-256). The disk
+ * store beside it is diskstore.h.
  */
 #ifndef SITHS_CACHE_H
 #define SITHS_CACHE_H
@@ -43,29 +42,13 @@ int siths_cache_put(struct siths_cache *cache, const unsigned char key[SITHS_CAC
 int siths_cache_get(struct siths_cache *cache, const unsigned char key[SITHS_CACHE_KEY_LEN],
     time_t now, void **copy);
 
+/* Drop the entry under key, if any. */
+void siths_cache_remove(struct siths_cache *cache, const unsigned char key[SITHS_CACHE_KEY_LEN]);
+
 /* Drop every entry (an operator's flush, a benchmark's cold start). */
 void siths_cache_clear(struct siths_cache *cache);
 
 /* Entries held now (live or not yet dropped). */
 size_t siths_cache_count(struct siths_cache *cache);
-
-/*
- * The on-disk store: one file per key under dir, named by the key in hex.
- * dir is created mode 0700 if missing; a dir or file that is not owned by
- * root (or the effective user), is group/world-accessible, is a symlink or
- * is larger than max_len is ignored (read) or replaced (write). Writes are
- * atomic (temporary file, fsync, rename). Contents are untrusted input:
- * callers verify what they read as if it came from the network.
- *
- * read: 0 with *data (malloc'd) and *len, 1 when absent or ignored (a
- * reason is logged at debug level), or SITHS_ERR_NOMEM.
- * write: 0, or a negative status (logged; callers carry on without the
- * disk copy).
- */
-int siths_disk_cache_read(const siths_ctx *ctx, const char *dir,
-    const unsigned char key[SITHS_CACHE_KEY_LEN], size_t max_len, unsigned char **data,
-    size_t *len);
-int siths_disk_cache_write(const siths_ctx *ctx, const char *dir,
-    const unsigned char key[SITHS_CACHE_KEY_LEN], const unsigned char *data, size_t len);
 
 #endif

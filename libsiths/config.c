@@ -24,6 +24,9 @@
 #define DEFAULT_PKCS11_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 #define DEFAULT_USER_MAP "file:/etc/siths/users.map"
 #define DEFAULT_CACHE_DIR "/var/cache/siths"
+#define DEFAULT_SERVICE_SOCKET "/run/siths/sithsd.sock"
+/* sithsd's user, as the sysusers.d entry creates it */
+#define DEFAULT_SERVICE_USER "siths"
 /* Items in one list value (URIs, prefixes, policies, CRL files). */
 #define MAX_LIST_ITEMS 32
 /* Longest attribute name for [pam] user_map = attr:; HSA's are far shorter. */
@@ -37,7 +40,7 @@ struct parse_state {
 	int status;              /* first error, 0 if none */
 	char *err;
 	size_t errlen;
-	unsigned char seen[96];  /* per key_table entry: given already */
+	unsigned char seen[112];  /* per key_table entry: given already */
 };
 
 struct key_spec;
@@ -447,6 +450,43 @@ parse_bind(struct parse_state *st, const struct key_spec *ks, const char *value,
 }
 
 static int
+parse_service_mode(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	if (strcmp(value, "local") == 0) {
+		*(int *)field = SITHS_SERVICE_LOCAL;
+	} else if (strcmp(value, "auto") == 0) {
+		*(int *)field = SITHS_SERVICE_AUTO;
+	} else if (strcmp(value, "required") == 0) {
+		*(int *)field = SITHS_SERVICE_REQUIRED;
+	} else {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[service] mode: '%s' is not local, auto or required", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* A user or group as a name (letters, digits, '_', '-', '.') or a number. */
+static int
+parse_account(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	size_t i, len = strlen(value);
+
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)value[i]) && strchr("_-.", value[i]) == NULL)
+			break;
+	}
+	if (len == 0 || len > 32 || i < len || value[0] == '-') {
+		set_error(st, SITHS_ERR_CONFIG_VALUE, "[%s] %s: '%s' is not a user or group name",
+		    ks->section, ks->key, value);
+		return -1;
+	}
+	return parse_string(st, ks, value, field);
+}
+
+static int
 parse_tls(struct parse_state *st, const struct key_spec *ks, const char *value, void *field)
 {
 	if (strcmp(value, "required") == 0) {
@@ -550,6 +590,8 @@ static const struct key_spec key_table[] = {
 	{ "hsa", "pool_size", parse_int, F(hsa_pool_size), 1, 64 },
 	{ "hsa", "cache_size", parse_int, F(hsa_cache_size), 0, 1000000 },
 	{ "hsa", "personal_number", parse_bool, F(hsa_read_personal_number), 0, 0 },
+	{ "hsa", "disk_cache_entries", parse_int, F(hsa_disk_entries), 0, 1000000 },
+	{ "hsa", "disk_cache_bytes", parse_int, F(hsa_disk_bytes), 0, 1073741824 },
 #define A(key, member) { "hsa.attributes", key, parse_attr_name, F(attrs.member), 0, 0 }
 	A("hsa_id", hsa_id), A("given_name", given_name), A("surname", surname),
 	A("full_name", full_name), A("common_name", common_name), A("mail", mail),
@@ -572,6 +614,13 @@ static const struct key_spec key_table[] = {
 	{ "card", "pinpad_timeout_ms", parse_int, F(pinpad_timeout_ms), 1000, 600000 },
 	{ "pam", "user_map", parse_user_map, F(user_map), 0, 0 },
 	{ "pam", "allow_root", parse_bool, F(allow_root), 0, 0 },
+	{ "service", "mode", parse_service_mode, F(service_mode), 0, 0 },
+	{ "service", "socket", parse_path, F(service_socket), 0, 0 },
+	{ "service", "user", parse_account, F(service_user), 0, 0 },
+	{ "service", "admin_group", parse_account, F(service_admin_group), 0, 0 },
+	{ "service", "timeout_ms", parse_int, F(service_timeout_ms), 100, 60000 },
+	{ "service", "max_clients", parse_int, F(service_max_clients), 1, 4096 },
+	{ "service", "max_clients_per_user", parse_int, F(service_max_per_uid), 1, 4096 },
 };
 #undef F
 
@@ -686,6 +735,12 @@ set_defaults(struct siths_config *cfg)
 	/* a person typing on the reader, not a module answering */
 	cfg->pinpad_timeout_ms = 60000;
 	cfg->allow_root = 0;
+	cfg->hsa_disk_entries = 10000;
+	cfg->hsa_disk_bytes = 64 << 20;
+	cfg->service_mode = SITHS_SERVICE_LOCAL;
+	cfg->service_timeout_ms = 5000;
+	cfg->service_max_clients = 256;
+	cfg->service_max_per_uid = 32;
 }
 
 static int
@@ -748,7 +803,9 @@ finish(struct parse_state *st)
 	if (dup_default(&cfg->pkcs11_module, DEFAULT_PKCS11_MODULE) != 0 ||
 	    dup_default(&cfg->user_map, DEFAULT_USER_MAP) != 0 ||
 	    dup_default(&cfg->cache_dir, DEFAULT_CACHE_DIR) != 0 ||
-	    dup_default(&cfg->hsa_base, "c=SE") != 0) {
+	    dup_default(&cfg->hsa_base, "c=SE") != 0 ||
+	    dup_default(&cfg->service_socket, DEFAULT_SERVICE_SOCKET) != 0 ||
+	    dup_default(&cfg->service_user, DEFAULT_SERVICE_USER) != 0) {
 		set_error(st, SITHS_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -886,6 +943,9 @@ siths_config_free(struct siths_config **cfgp)
 	free(cfg->card_reader);
 	free(cfg->user_map);
 	free(cfg->user_map_attr);
+	free(cfg->service_socket);
+	free(cfg->service_user);
+	free(cfg->service_admin_group);
 	attrs_free(&cfg->attrs);
 	free(cfg);
 	*cfgp = NULL;

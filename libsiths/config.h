@@ -35,6 +35,13 @@ enum siths_revocation_method {
 	SITHS_REV_CRL = 2,
 };
 
+/* [service] mode: who validates (sithsd, or this process). */
+enum siths_service_mode {
+	SITHS_SERVICE_LOCAL = 0,        /* in this process, never sithsd */
+	SITHS_SERVICE_AUTO,             /* sithsd; in-process when it cannot be reached */
+	SITHS_SERVICE_REQUIRED,         /* sithsd or nothing */
+};
+
 enum siths_hsa_bind {
 	SITHS_BIND_NONE = 0,
 	SITHS_BIND_SIMPLE,
@@ -112,6 +119,8 @@ struct siths_config {
 	int hsa_pool_size;
 	int hsa_cache_size;
 	int hsa_read_personal_number;  /* personal_number = yes */
+	int hsa_disk_entries;          /* answers kept on disk under cache_dir/hsa, at most */
+	int hsa_disk_bytes;
 	struct siths_hsa_attrs attrs;
 
 	/* [card] */
@@ -126,6 +135,15 @@ struct siths_config {
 	char *user_map;                /* as written: file:PATH or attr:NAME */
 	char *user_map_attr;           /* attr:'s NAME, else NULL: a file map */
 	int allow_root;
+
+	/* [service]: sithsd, the resident validator */
+	int service_mode;              /* enum siths_service_mode */
+	char *service_socket;
+	char *service_user;            /* whom a client believes: sithsd's user (or root) */
+	char *service_admin_group;     /* may look up, see status, flush; NULL: root only */
+	int service_timeout_ms;        /* a client's whole request */
+	int service_max_clients;       /* sithsd: connections at once */
+	int service_max_per_uid;
 };
 
 /*

@@ -4,7 +4,9 @@
  * issuer's key, checked for scope and freshness, then searched for the
  * certificate. Full CRLs of the CA and partitioned ones (an
  * issuingDistributionPoint naming one of the certificate's distribution
- * points) are used; delta, indirect and reason-partitioned CRLs are refused.
+ * points, or end-entity or CA certificates only) are used, each only for
+ * the certificates it covers; delta, indirect and reason-partitioned CRLs
+ * are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,10 +254,10 @@ idp_matches(const DIST_POINT_NAME *idpname, X509 *leaf)
 
 /*
  * What a CRL may be, whoever it is for: nothing critical we do not
- * understand (a delta CRL), and not one that leaves out some reasons or
- * certificates in ways this code does not follow (indirect, CA or
- * attribute certificates only, some reasons only). Its partition, the
- * distribution point it was made for, is judged per certificate by
+ * understand (a delta CRL), and not one that leaves out revocations in
+ * ways this code does not follow (indirect, some reasons only). Which
+ * certificates it is for (a distribution point's partition, CA or
+ * attribute certificates only) is judged per certificate by
  * siths_crl_covers().
  */
 static int
@@ -281,10 +283,8 @@ check_form(const siths_ctx *ctx, X509_CRL *crl, const char *source)
 		r = siths_fail(ctx, r, "%s: malformed issuing distribution point", source);
 		goto out;
 	}
-	if (idp != NULL && (idp->onlyCA > 0 || idp->onlyattr > 0 || idp->indirectCRL > 0 ||
-	    idp->onlysomereasons != NULL)) {
-		r = siths_fail(ctx, r, "%s: covers only some certificates or reasons, or is "
-		    "indirect", source);
+	if (idp != NULL && (idp->indirectCRL > 0 || idp->onlysomereasons != NULL)) {
+		r = siths_fail(ctx, r, "%s: covers only some reasons, or is indirect", source);
 		goto out;
 	}
 	/* success */
@@ -299,16 +299,28 @@ int
 siths_crl_covers(const siths_ctx *ctx, X509_CRL *crl, X509 *leaf, const char *source)
 {
 	ISSUING_DIST_POINT *idp = NULL;
-	int r = SITHS_ERR_CRL_NOT_COVERED;
+	int crit = -1, r = SITHS_ERR_CRL_NOT_COVERED;
 
-	/* verified before: an IDP that does not parse was refused there */
-	if ((idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL, NULL)) == NULL) {
+	if ((idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit,
+	    NULL)) == NULL) {
 		ERR_clear_error();
+		if (crit != -1)         /* there, but unreadable (or no memory): no answer */
+			return siths_fail(ctx, r, "%s: its issuing distribution point cannot "
+			    "be read", source);
 		return 0;       /* a full CRL: every certificate of the CA */
+	}
+	if (idp->onlyattr > 0) {
+		r = siths_fail(ctx, r, "%s: lists attribute certificates only", source);
+		goto out;
 	}
 	if (idp->onlyuser > 0 && X509_check_ca(leaf) != 0) {
 		r = siths_fail(ctx, r, "%s: lists end-entity certificates only, and this one "
 		    "is a CA", source);
+		goto out;
+	}
+	if (idp->onlyCA > 0 && X509_check_ca(leaf) == 0) {
+		r = siths_fail(ctx, r, "%s: lists CA certificates only (an authority revocation "
+		    "list)", source);
 		goto out;
 	}
 	if (idp->distpoint != NULL && !idp_matches(idp->distpoint, leaf)) {

@@ -34,6 +34,11 @@ siths_ctx_create(siths_ctx **out)
 		free(ctx);
 		return SITHS_ERR_NOMEM;
 	}
+	if (pthread_mutex_init(&ctx->local_lock, NULL) != 0) {
+		siths_errbufs_free(ctx);
+		free(ctx);
+		return SITHS_ERR_NOMEM;
+	}
 	/* before any configuration: a wait can be cancelled from the start */
 	if (siths_pcsc_init(ctx) != 0) {
 		siths_errbufs_free(ctx);
@@ -43,6 +48,47 @@ siths_ctx_create(siths_ctx **out)
 	ctx->log_level = SITHS_LOG_NOTICE;
 	*out = ctx;
 	return 0;
+}
+
+/* Trust, caches and the directory, or none of them. Under local_lock. */
+static int
+local_setup(siths_ctx *ctx)
+{
+	int r;
+
+	if ((r = siths_trust_load(ctx)) != 0 || (r = siths_verify_cache_init(ctx)) != 0 ||
+	    (r = siths_revocation_init(ctx)) != 0 || (r = siths_hsa_init(ctx)) != 0) {
+		siths_hsa_free(ctx);
+		siths_revocation_free(ctx);
+		siths_verify_cache_free(ctx);
+		siths_trust_free(ctx);
+		return r;
+	}
+	if (ctx->cfg->n_rev_methods == 0)
+		siths_warn(ctx, "%s: revocation checking is off ([revocation] mode = none)",
+		    ctx->cfg->path);
+	return 0;
+}
+
+int
+siths_ctx_local_ready(const siths_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->local_status, __ATOMIC_ACQUIRE) == 1;
+}
+
+int
+siths_ctx_local_init(siths_ctx *ctx)
+{
+	int r;
+
+	if (siths_ctx_local_ready(ctx))
+		return 0;
+	pthread_mutex_lock(&ctx->local_lock);
+	/* a failure is tried again next time: the file may be readable by then */
+	if ((r = ctx->local_status == 1 ? 0 : local_setup(ctx)) == 0)
+		__atomic_store_n(&ctx->local_status, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&ctx->local_lock);
+	return r;
 }
 
 int
@@ -60,21 +106,18 @@ siths_ctx_load(siths_ctx *ctx, const char *config_path)
 		config_path = SITHS_DEFAULT_CONFIG;
 	if ((r = siths_config_load(&ctx->cfg, config_path, err, sizeof(err))) != 0)
 		return siths_fail(ctx, r, "%s", err);
-	if ((r = siths_trust_load(ctx)) != 0 || (r = siths_verify_cache_init(ctx)) != 0 ||
-	    (r = siths_revocation_init(ctx)) != 0 || (r = siths_hsa_init(ctx)) != 0)
-		goto fail;
-	if (ctx->cfg->n_rev_methods == 0)
-		siths_warn(ctx, "%s: revocation checking is off ([revocation] mode = none)",
-		    config_path);
+	/*
+	 * A client of sithsd needs none of this, nor may it be able to read
+	 * it (a lock screen has no access to the directory's credentials):
+	 * auto sets it up when it first has to validate by itself.
+	 */
+	if ((ctx->service_side || ctx->cfg->service_mode == SITHS_SERVICE_LOCAL) &&
+	    (r = siths_ctx_local_init(ctx)) != 0) {
+		siths_config_free(&ctx->cfg);
+		return r;
+	}
 	siths_info(ctx, "configuration loaded from %s", config_path);
 	return 0;
-fail:
-	siths_hsa_free(ctx);
-	siths_revocation_free(ctx);
-	siths_verify_cache_free(ctx);
-	siths_trust_free(ctx);
-	siths_config_free(&ctx->cfg);
-	return r;
 }
 
 int
@@ -111,6 +154,7 @@ siths_ctx_free(siths_ctx **ctxp)
 	siths_config_free(&ctx->cfg);
 	siths_pcsc_free(ctx);
 	siths_errbufs_free(ctx);
+	pthread_mutex_destroy(&ctx->local_lock);
 	free(ctx);
 	*ctxp = NULL;
 }

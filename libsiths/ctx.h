@@ -21,6 +21,15 @@ struct siths_rev;
 
 struct siths_ctx {
 	struct siths_config *cfg;      /* NULL until loaded */
+	int service_side;              /* sithsd's own: never a client of itself */
+
+	/*
+	 * In-process validation (trust, caches, directory): set up by load in
+	 * [service] mode = local, else when auto first falls back to it
+	 * (siths_ctx_local_init). local_status: 0 not yet, 1 ready, <0 failed.
+	 */
+	pthread_mutex_t local_lock;
+	int local_status;              /* atomic reads; written under local_lock */
 
 	/* per-thread detail message of the last failure (error.c) */
 	pthread_key_t err_key;
@@ -43,5 +52,10 @@ struct siths_ctx {
 	struct siths_p11 *p11;         /* token module (p11.c) */
 	struct siths_pcsc *pcsc;       /* readers and waits (pcsc.c) */
 };
+
+/* Make in-process validation ready once (see local_status); 0 or its failure. */
+int siths_ctx_local_init(siths_ctx *ctx);
+/* Is in-process validation ready? */
+int siths_ctx_local_ready(const siths_ctx *ctx);
 
 #endif

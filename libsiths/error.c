@@ -138,6 +138,15 @@ static const struct status_text status_table[] = {
 	    "användarkopplingen kan inte läsas"),
 	S(SITHS_ERR_POLICY_UNKNOWN_USER, "the mapped local user does not exist",
 	    "den kopplade lokala användaren finns inte"),
+	A(SITHS_ERR_SERVICE_UNAVAILABLE, "the validation service (sithsd) cannot be reached",
+	    "valideringstjänsten (sithsd) kan inte nås"),
+	A(SITHS_ERR_SERVICE_PROTOCOL, "the validation service gave no usable answer",
+	    "valideringstjänsten gav inget användbart svar"),
+	S(SITHS_ERR_SERVICE_DENIED, "the validation service does not answer this caller that",
+	    "valideringstjänsten besvarar inte den frågan från den här användaren"),
+	A(SITHS_ERR_SERVICE_UNTRUSTED,
+	    "the validation service's socket is held by another user than the configured one",
+	    "valideringstjänstens uttag hålls av en annan användare än den inställda"),
 };
 #undef A
 #undef S

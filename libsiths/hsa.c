@@ -7,7 +7,9 @@
  *
  * The cache holds answers by SHA-256 of the HSA-id: identities (active or
  * not: the dates are judged at every use, never only when fetched) and
- * "not found" markers. An identity is kept for the longer of [hsa]
+ * "not found" markers; identities are also kept on disk (hsa_disk.c), read
+ * back only when no server answers, so that a restart does not forget whom
+ * the host may let in during an outage. An identity is kept for the longer of [hsa]
  * cache_ttl and stale_max; this file decides from its age what it may be
  * used for: younger than cache_ttl, instead of the directory; younger than
  * stale_max, only when no server answers, marked stale and logged.
@@ -30,6 +32,7 @@
 #include "identity.h"
 #include "ldapconn.h"
 #include "log.h"
+#include "service.h"
 
 /* Longest HSA-id looked up (the certificate layer holds ids to 31). */
 #define HSA_ID_MAX 64
@@ -39,6 +42,8 @@ struct siths_hsa {
 	struct siths_hsa_pool *pool;    /* NULL when no [hsa] uri is set */
 	struct siths_cache *cache;      /* of struct hsa_answer */
 	struct siths_cache *orgs;       /* the entries above people (hsa_org.c) */
+	time_t disk_pruned;             /* when the disk store was last pruned; atomic */
+	unsigned long stale_served;     /* answers served stale (sithsd's status); atomic */
 };
 
 /* What the cache holds for an HSA-id. */
@@ -137,6 +142,43 @@ siths_hsa_flush(siths_ctx *ctx)
 		return;
 	siths_cache_clear(ctx->hsa->cache);
 	siths_cache_clear(ctx->hsa->orgs);
+}
+
+void
+siths_hsa_forget(siths_ctx *ctx, const char *hsa_id)
+{
+	unsigned char key[SITHS_CACHE_KEY_LEN];
+	unsigned int len = 0;
+
+	if (ctx == NULL || ctx->hsa == NULL)
+		return;
+	if (hsa_id == NULL) {
+		siths_hsa_flush(ctx);
+	} else if (EVP_Digest(hsa_id, strlen(hsa_id), key, &len, EVP_sha256(), NULL) == 1 &&
+	    len == SITHS_CACHE_KEY_LEN) {
+		siths_cache_remove(ctx->hsa->cache, key);
+	}
+	siths_hsa_disk_forget(ctx, hsa_id);
+}
+
+void
+siths_hsa_stats(const siths_ctx *ctx, struct siths_hsa_stats *st)
+{
+	const struct siths_hsa *hsa = ctx != NULL ? ctx->hsa : NULL;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (hsa == NULL)
+		return;
+	st->cached = siths_cache_count(hsa->cache);
+	st->stale_served = __atomic_load_n(&hsa->stale_served, __ATOMIC_RELAXED);
+	st->n_servers = ctx->cfg->hsa_uris.n < SITHS_HSA_STATS_SERVERS ? ctx->cfg->hsa_uris.n :
+	    SITHS_HSA_STATS_SERVERS;
+	for (i = 0; i < st->n_servers; i++) {
+		st->servers[i].uri = ctx->cfg->hsa_uris.v[i];
+		st->servers[i].resting = hsa->pool != NULL &&
+		    siths_hsa_pool_resting(hsa->pool, i);
+	}
 }
 
 /*
@@ -317,9 +359,38 @@ serve_stale(const siths_ctx *ctx, struct hsa_answer *hit, const char *hsa_id, in
 	}
 	siths_warn(ctx, "HSA: no directory server answered; using the cached entry for %s "
 	    "fetched %lld s ago ([hsa] stale_max %d s)", hsa_id, age, ctx->cfg->hsa_stale_max);
+	__atomic_add_fetch(&ctx->hsa->stale_served, 1, __ATOMIC_RELAXED);
 	*out = hit->id;
 	hit->id = NULL; /* transferred */
 	(*out)->stale = 1;
+	return 0;
+}
+
+/*
+ * No server answered and nothing is in memory: the disk store's answer, if
+ * any, becomes the hit (and goes into memory), for serve_stale() to judge.
+ * The disk copy never stands in for a directory that answers: a new
+ * process asks the directory as before. 0 (with or without *hit), or
+ * SITHS_ERR_NOMEM.
+ */
+static int
+from_disk(const siths_ctx *ctx, struct siths_hsa *hsa, const char *hsa_id,
+    const unsigned char *key, time_t now, struct hsa_answer **hit)
+{
+	struct siths_identity *stored = NULL;
+	int r;
+
+	if ((r = siths_hsa_disk_read(ctx, hsa_id, &stored)) != 0)
+		return r == SITHS_ERR_NOMEM ? siths_fail(ctx, r, "HSA: out of memory") : 0;
+	if ((*hit = calloc(1, sizeof(**hit))) == NULL) {
+		siths_identity_free(&stored);
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "HSA: out of memory");
+	}
+	siths_debug(ctx, "HSA: %s from the disk store (%lld s old)", hsa_id,
+	    (long long)(now - stored->fetched));
+	remember(ctx, hsa, key, stored, now);
+	(*hit)->fetched = stored->fetched;
+	(*hit)->id = stored;    /* transferred */
 	return 0;
 }
 
@@ -336,7 +407,7 @@ answer(const siths_ctx *ctx, struct siths_hsa *hsa, const char *hsa_id,
 	time_t now = time(NULL);
 	void *copy = NULL;
 	long long age;
-	int r;
+	int r, r2 = 0;
 
 	*out = NULL;
 	if ((r = answer_key(ctx, hsa_id, key)) != 0)
@@ -359,8 +430,16 @@ answer(const siths_ctx *ctx, struct siths_hsa *hsa, const char *hsa_id,
 	r = query_servers(ctx, hsa, hsa_id, out);
 	if (r == 0 || r == SITHS_ERR_HSA_NOT_FOUND)
 		remember(ctx, hsa, key, *out, now);
-	else if (is_server_failure(r))
+	/* the disk copy follows the directory: a person gone from it is forgotten */
+	if (r == 0)
+		siths_hsa_disk_write(ctx, *out, &hsa->disk_pruned);
+	else if (r == SITHS_ERR_HSA_NOT_FOUND)
+		siths_hsa_disk_forget(ctx, hsa_id);
+	else if (is_server_failure(r) && (*hit != NULL ||
+	    (r2 = from_disk(ctx, hsa, hsa_id, key, now, hit)) == 0))
 		r = serve_stale(ctx, *hit, hsa_id, r, now, out);
+	else if (is_server_failure(r))
+		r = r2;
 	return r;
 }
 
@@ -401,8 +480,15 @@ out:
 int
 siths_hsa_resolve(siths_ctx *ctx, const char *hsa_id, siths_identity **out)
 {
+	int r;
+
 	/* a success must not leave an older failure's message behind */
 	if (ctx != NULL)
 		siths_clear_error(ctx);
+	if (out != NULL && siths_service_enabled(ctx)) {
+		r = siths_service_resolve(ctx, hsa_id, out);
+		if (!siths_service_fallback(ctx, &r))
+			return r;
+	}
 	return siths_hsa_lookup(ctx, hsa_id, out);
 }

@@ -18,8 +18,23 @@ struct siths_ldap;
 /* Allocate the directory state of a loaded context (no network yet). */
 int siths_hsa_init(siths_ctx *ctx);
 void siths_hsa_free(siths_ctx *ctx);
-/* Forget every cached answer (siths_ctx_flush_caches()). */
+/* Forget every cached answer in memory (siths_ctx_flush_caches()). */
 void siths_hsa_flush(siths_ctx *ctx);
+/* Forget hsa_id's answer (NULL: every answer), in memory and on disk. */
+void siths_hsa_forget(siths_ctx *ctx, const char *hsa_id);
+
+/* What the directory layer can say about itself, for siths status. */
+#define SITHS_HSA_STATS_SERVERS 32
+struct siths_hsa_stats {
+	size_t cached;                  /* answers in memory */
+	unsigned long stale_served;     /* since the context was loaded */
+	size_t n_servers;
+	struct {
+		const char *uri;        /* the configuration's */
+		int resting;            /* failed lately: passed over for now */
+	} servers[SITHS_HSA_STATS_SERVERS];
+};
+void siths_hsa_stats(const siths_ctx *ctx, struct siths_hsa_stats *st);
 
 /*
  * Look hsa_id up under [hsa] base, from the cache when it is fresh.
@@ -32,6 +47,20 @@ void siths_hsa_flush(siths_ctx *ctx);
  * SITHS_ERR_HSA_ID_INVALID. Thread-safe.
  */
 int siths_hsa_lookup(siths_ctx *ctx, const char *hsa_id, struct siths_identity **out);
+
+/*
+ * The directory's answers on disk under cache_dir/hsa (hsa_disk.c). read:
+ * 0 with *out (from_directory, fetched as stored), 1 when there is none
+ * fit to use, or SITHS_ERR_NOMEM. write keeps a copy of id (errors only
+ * logged; last_prune paces pruning). forget removes hsa_id's (NULL: all).
+ * prune keeps the store within [hsa] disk_cache_entries and
+ * disk_cache_bytes and removes entries older than cache_ttl and stale_max.
+ */
+int siths_hsa_disk_read(const siths_ctx *ctx, const char *hsa_id, struct siths_identity **out);
+void siths_hsa_disk_write(const siths_ctx *ctx, const struct siths_identity *id,
+    time_t *last_prune);
+void siths_hsa_disk_forget(const siths_ctx *ctx, const char *hsa_id);
+void siths_hsa_disk_prune(const siths_ctx *ctx);
 
 /*
  * RFC 4515 escaping of an assertion value for a search filter; the only way

@@ -132,6 +132,21 @@ time_reached(const struct timespec *now, const struct timespec *t)
 	return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
+int
+siths_hsa_pool_resting(struct siths_hsa_pool *pool, size_t i)
+{
+	struct timespec now;
+	int r;
+
+	if (i >= pool->n_servers)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&pool->lock);
+	r = pool->servers[i].resting && !time_reached(&now, &pool->servers[i].rest_until);
+	pthread_mutex_unlock(&pool->lock);
+	return r;
+}
+
 /*
  * The first server from first on that may be tried now (*probe set when
  * it is the first try after a rest), or n_servers. Under the lock.

@@ -145,29 +145,57 @@ siths_identity_add_policy(struct siths_identity *id, const char *oid)
 	    SITHS_ERR_CERT_PARSE);
 }
 
-/* The string fields, in one list so that copying and freeing miss none. */
-#define FIELD(name) offsetof(struct siths_identity, name)
-static const size_t string_fields[] = {
+/* The string fields, in one list so that copying, freeing and the wire form miss none. */
+#define FIELD(name) { #name, offsetof(struct siths_identity, name) }
+static const struct {
+	const char *name;
+	size_t offset;
+} string_fields[] = {
 	FIELD(hsa_id), FIELD(cert_sha256), FIELD(cert_subject), FIELD(cert_issuer),
 	FIELD(cert_not_after), FIELD(given_name), FIELD(surname), FIELD(display_name),
 	FIELD(org_name), FIELD(dn), FIELD(mail), FIELD(title), FIELD(org_hsa_id),
 	FIELD(org_number), FIELD(municipality_code), FIELD(municipality_name),
 	FIELD(start_date), FIELD(end_date), FIELD(hsa_title), FIELD(pa_title_code),
 	FIELD(personal_number), FIELD(county_code), FIELD(county_name), FIELD(map_login),
+	FIELD(svc_login), FIELD(svc_map_message),
 };
 #undef FIELD
 #define N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
 
+size_t
+siths_identity_field_count(void)
+{
+	return N_STRING_FIELDS;
+}
+
+const char *
+siths_identity_field_name(size_t i)
+{
+	return i < N_STRING_FIELDS ? string_fields[i].name : NULL;
+}
+
 static char **
 field_at(struct siths_identity *id, size_t i)
 {
-	return (char **)(void *)((char *)id + string_fields[i]);
+	return (char **)(void *)((char *)id + string_fields[i].offset);
+}
+
+char **
+siths_identity_field(struct siths_identity *id, size_t i)
+{
+	return i < N_STRING_FIELDS ? field_at(id, i) : NULL;
 }
 
 static const char *
 field_value(const struct siths_identity *id, size_t i)
 {
-	return *(char *const *)(const void *)((const char *)id + string_fields[i]);
+	return *(char *const *)(const void *)((const char *)id + string_fields[i].offset);
+}
+
+const char *
+siths_identity_field_value(const struct siths_identity *id, size_t i)
+{
+	return i < N_STRING_FIELDS ? field_value(id, i) : NULL;
 }
 
 struct siths_identity *
@@ -186,6 +214,8 @@ siths_identity_dup(const struct siths_identity *id)
 	copy->from_directory = id->from_directory;
 	copy->fetched = id->fetched;
 	copy->stale = id->stale;
+	copy->svc_mapped = id->svc_mapped;
+	copy->svc_map_status = id->svc_map_status;
 	for (i = 0; i < N_STRING_FIELDS; i++) {
 		if (siths_identity_set(field_at(copy, i), field_value(id, i)) != 0)
 			goto fail;

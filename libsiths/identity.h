@@ -61,6 +61,15 @@ struct siths_identity {
 	int from_directory;
 	time_t fetched;           /* when the directory answered (cache age) */
 	int stale;                /* served from cache while every server was down */
+
+	/*
+	 * An identity sithsd answered for (service.c): the mapping sithsd made
+	 * ([pam] user_map), which siths_map_user() then gives as it is.
+	 */
+	int svc_mapped;
+	int svc_map_status;       /* 0, or the mapping's refusal */
+	char *svc_login;
+	char *svc_map_message;
 };
 
 /* A commission (medarbetaruppdrag) the person is a member of. */
@@ -83,6 +92,12 @@ int siths_identity_add_unit(struct siths_identity *id, const char *unit);
  * memory or past the cap. */
 struct siths_commission *siths_identity_add_commission(struct siths_identity *id);
 int siths_commission_add_right(struct siths_commission *c, const char *right);
+/* The string fields by number, for the wire form (identity_wire.c). */
+size_t siths_identity_field_count(void);
+const char *siths_identity_field_name(size_t i);
+char **siths_identity_field(struct siths_identity *id, size_t i);
+const char *siths_identity_field_value(const struct siths_identity *id, size_t i);
+
 /* Copy the certificate-derived fields of cert into dir (the directory's
  * identity of the same HSA-id). */
 int siths_identity_merge_cert(struct siths_identity *dir, const struct siths_identity *cert);

@@ -28,6 +28,7 @@
 #include "hsa.h"
 #include "ldapconn.h"
 #include "log.h"
+#include "secfile.h"
 
 /* Largest bind password file read. */
 #define CONN_PASSWORD_MAX 1024
@@ -62,31 +63,6 @@ struct siths_ldap {
 	struct deadline dl;
 	struct ldap_conncb cb;  /* libldap keeps a pointer to it */
 };
-
-void
-siths_deadline_in(struct timespec *dl, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, dl);
-	dl->tv_sec += ms / 1000;
-	dl->tv_nsec += (ms % 1000) * 1000000L;
-	if (dl->tv_nsec >= 1000000000L) {
-		dl->tv_sec++;
-		dl->tv_nsec -= 1000000000L;
-	}
-}
-
-int
-siths_deadline_left_ms(const struct timespec *dl)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (dl->tv_sec - now.tv_sec) * 1000LL + (dl->tv_nsec - now.tv_nsec) / 1000000;
-	if (ms <= 0)
-		return 0;
-	return ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
 
 /*
  * A layer of ours in libldap's socket stack, just above its TCP layer, for
@@ -366,6 +342,37 @@ check_bind_config(const siths_ctx *ctx)
 	}
 }
 
+/*
+ * libldap opens the TLS files by name: they are checked like the files we
+ * read ourselves (secfile.c), the key as a secret. Whoever can replace
+ * tls_ca chooses which directory server is believed.
+ */
+static int
+check_tls_files(const siths_ctx *ctx)
+{
+	const struct siths_config *cfg = ctx->cfg;
+	const struct {
+		const char *key, *path;
+		int secret;
+	} files[] = {
+		{ "tls_ca", cfg->hsa_tls_ca, 0 },
+		{ "tls_cert", cfg->hsa_tls_cert, 0 },
+		{ "tls_key", cfg->hsa_tls_key, 1 },
+	};
+	char err[SITHS_ERRMSG_MAX];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (is_set(files[i].path) &&
+		    (r = siths_check_secure_path(files[i].path, files[i].secret, err,
+		    sizeof(err))) != 0)
+			return siths_fail(ctx, r, "%s: [hsa] %s: %s", cfg_path(ctx), files[i].key,
+			    err);
+	}
+	return 0;
+}
+
 int
 siths_ldap_check_config(const siths_ctx *ctx)
 {
@@ -384,6 +391,8 @@ siths_ldap_check_config(const siths_ctx *ctx)
 	if (is_set(cfg->hsa_tls_cert) != is_set(cfg->hsa_tls_key))
 		return siths_fail(ctx, SITHS_ERR_CONFIG_VALUE,
 		    "%s: [hsa] tls_cert and tls_key must be given together", cfg_path(ctx));
+	if ((r = check_tls_files(ctx)) != 0)
+		return r;
 	return check_bind_config(ctx);
 }
 

@@ -18,15 +18,9 @@
 #include "config.h"
 #include "identity.h"
 #include "siths.h"
+#include "timeutil.h"
 
 struct siths_ldap;
-
-/* --- deadlines: absolute CLOCK_MONOTONIC times ----------------------------- */
-
-/* *dl = now + ms. */
-void siths_deadline_in(struct timespec *dl, int ms);
-/* Milliseconds left until dl; 0 once it has passed. */
-int siths_deadline_left_ms(const struct timespec *dl);
 
 /* --- one connection (ldap.c); its owner serialises its use ------------------ */
 
@@ -133,6 +127,8 @@ enum siths_hsa_outcome {
 
 int siths_hsa_pool_new(const siths_ctx *ctx, struct siths_hsa_pool **out);
 void siths_hsa_pool_free(struct siths_hsa_pool **pool);
+/* Is server i resting after a failure (passed over for now)? */
+int siths_hsa_pool_resting(struct siths_hsa_pool *pool, size_t i);
 
 /*
  * Lend a connection to the first server at index first or later that is

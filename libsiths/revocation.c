@@ -37,6 +37,7 @@
 #include <openssl/x509.h>
 
 #include "cache.h"
+#include "diskstore.h"
 #include "config.h"
 #include "crl.h"
 #include "ctx.h"
@@ -54,6 +55,8 @@ struct siths_rev {
 	struct siths_cache *ocsp;       /* struct siths_ocsp_answer by CertID */
 	struct siths_cache *crl;        /* X509_CRL by issuer and source */
 	unsigned long soft_count;       /* accepted by on_unreachable = soft; atomic */
+	time_t ocsp_heard;              /* when a responder last answered (status); atomic */
+	time_t crl_heard;               /* when a CRL was last fetched; atomic */
 };
 
 static void *
@@ -125,6 +128,19 @@ siths_revocation_flush(siths_ctx *ctx)
 		return;
 	siths_cache_clear(ctx->rev->ocsp);
 	siths_cache_clear(ctx->rev->crl);
+}
+
+void
+siths_revocation_stats(const siths_ctx *ctx, struct siths_rev_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ctx == NULL || ctx->rev == NULL)
+		return;
+	st->ocsp_cached = siths_cache_count(ctx->rev->ocsp);
+	st->crl_cached = siths_cache_count(ctx->rev->crl);
+	st->soft_accepts = __atomic_load_n(&ctx->rev->soft_count, __ATOMIC_RELAXED);
+	st->ocsp_heard = __atomic_load_n(&ctx->rev->ocsp_heard, __ATOMIC_RELAXED);
+	st->crl_heard = __atomic_load_n(&ctx->rev->crl_heard, __ATOMIC_RELAXED);
 }
 
 unsigned long
@@ -331,6 +347,8 @@ check_ocsp(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at, struct siths_rev
 	if (r != 0 && r != SITHS_ERR_CERT_REVOKED)
 		goto out;
 	set_result(res, SITHS_REV_SOURCE_OCSP, SITHS_REV_OCSP, ans.this_update, ans.next_update);
+	if (ctx->rev != NULL)
+		__atomic_store_n(&ctx->rev->ocsp_heard, time(NULL), __ATOMIC_RELAXED);
 	if (at == 0 && ans.nonce_checked && ans.next_update > time(NULL)) {
 		cache_ocsp(ctx, key, &ans);
 		if (ctx->cfg->cache_dir != NULL)
@@ -351,8 +369,9 @@ crl_answer(siths_ctx *ctx, X509_CRL *crl, X509 *leaf, X509 *issuer, time_t at,
 {
 	int r;
 
+	/* A partition for others says nothing here, fresh or not, sound or not. */
 	if ((r = siths_crl_verify(ctx, crl, leaf, issuer, at, source, ans)) != 0)
-		return r;
+		return siths_crl_covers(ctx, crl, leaf, source) != 0 ? SITHS_ERR_CRL_NOT_COVERED : r;
 	if (key != NULL)
 		cache_crl(ctx, key, crl, ans->next_update);
 	return siths_crl_lookup(ctx, crl, leaf, source, ans);
@@ -482,6 +501,8 @@ crl_from_cdp(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at,
 	if (r != SITHS_ERR_CRL_NOT_COVERED)
 		set_result(res, SITHS_REV_SOURCE_CRL, SITHS_REV_CRL, ans.this_update,
 		    ans.next_update);
+	if (ctx->rev != NULL)
+		__atomic_store_n(&ctx->rev->crl_heard, time(NULL), __ATOMIC_RELAXED);
 	if (at == 0 && ctx->cfg->cache_dir != NULL)
 		(void)siths_disk_cache_write(ctx, ctx->cfg->cache_dir, key, der, len);
 out:

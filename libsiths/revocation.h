@@ -44,6 +44,14 @@ void siths_revocation_free(siths_ctx *ctx);
 int siths_revocation_check(siths_ctx *ctx, X509 *leaf, X509 *issuer, time_t at,
     struct siths_rev_result *res);
 
+/* What the revocation layer can say about itself, for siths status. */
+struct siths_rev_stats {
+	size_t ocsp_cached, crl_cached;         /* answers in memory */
+	unsigned long soft_accepts;
+	time_t ocsp_heard, crl_heard;           /* last answer from the network; 0: none */
+};
+void siths_revocation_stats(const siths_ctx *ctx, struct siths_rev_stats *st);
+
 /* How many checks on_unreachable = soft has accepted since the context was loaded. */
 unsigned long siths_revocation_soft_count(const siths_ctx *ctx);
 

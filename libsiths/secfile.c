@@ -56,79 +56,152 @@ check_component(const char *path, const struct stat *sb, const char *below, char
 	return 0;
 }
 
-/* dir (cut up here) becomes its parent; 0 when it was / already. */
-static int
-cut_to_parent(char *dir)
-{
-	char *slash = strrchr(dir, '/');
+/* Symbolic links followed in one walk before it counts as a loop (as the kernel's 40). */
+#define SECFILE_MAX_LINKS 40
 
-	if (slash == NULL || strcmp(dir, "/") == 0)
+/* A link on the way: its directory is checked already; the link itself must be ours. */
+static int
+check_link(const char *link, const struct stat *sb, const char *below, char *err,
+    size_t errlen)
+{
+	if (owner_ok(sb))
 		return 0;
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	snprintf(err, errlen, "%s (a symbolic link on the way to %s): owned by uid %u, not by "
+	    "root", link, below, (unsigned int)sb->st_uid);
+	return SITHS_ERR_CONFIG_UNSAFE;
+}
+
+/* The next component of *rest (skipping slashes) into comp; 0 when there is none. */
+static int
+next_component(const char **rest, char *comp, size_t len)
+{
+	const char *p = *rest, *end;
+
+	while (*p == '/')
+		p++;
+	if (*p == '\0')
+		return 0;
+	end = strchrnul(p, '/');
+	if ((size_t)(end - p) >= len)
+		return -1;
+	memcpy(comp, p, (size_t)(end - p));
+	comp[end - p] = '\0';
+	*rest = end;
 	return 1;
 }
 
-/*
- * Every directory from dir (absolute; cut up here) up to / passes
- * check_component. For a realpath() result, no one else can then swap a
- * directory or a file on that path after the check.
- */
+/* a + "/" + b into buf; -1 when it does not fit. */
 static int
-check_dirs_upward(char *dir, const char *below, char *err, size_t errlen)
+join(char *buf, size_t len, const char *a, const char *b)
 {
-	struct stat sb;
-	int r;
+	size_t na = strlen(a), nb = strlen(b);
 
-	for (;;) {
-		if (stat(dir, &sb) != 0) {
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-			return SITHS_ERR_CONFIG_OPEN;
-		}
-		if ((r = check_component(dir, &sb, below, err, errlen)) != 0)
-			return r;
-		if (!cut_to_parent(dir))
-			return 0;
-	}
+	if (na + 1 + nb >= len)
+		return -1;
+	memcpy(buf, a, na);
+	buf[na] = '/';
+	memcpy(buf + na + 1, b, nb + 1);
+	return 0;
+}
+
+static int
+only_slashes(const char *s)
+{
+	return s[strspn(s, "/")] == '\0';
 }
 
 /*
- * The directory part of path resolved (realpath) and checked upward, and
- * the name to open: that resolved directory and path's last component. The
- * file is then opened through checked directories only; its own last
- * component is still opened with O_NOFOLLOW. Where the path as written goes
- * through a symlink, the directories as written are checked too: the
- * directory holding the link decides where it points.
+ * Walk path one component at a time from /, as the kernel resolves it:
+ * every directory passed through must pass check_component, and every
+ * symbolic link be ours (the directory holding it is checked already, and
+ * decides where it points); a link's target is walked the same way, so a
+ * chain of links through another user's directory is caught wherever it
+ * goes. *resolved receives the path without links. With follow_last 0 a
+ * link in the last component is not followed: the caller opens it with
+ * O_NOFOLLOW, which refuses it.
  */
 static int
-resolve_parents(const char *path, char *opened, size_t openedlen, char *err, size_t errlen)
+walk(const char *path, int follow_last, char resolved[PATH_MAX], char *err, size_t errlen)
 {
-	const char *base = strrchr(path, '/') + 1;      /* path is absolute */
-	char dir[PATH_MAX], real[PATH_MAX];
-	size_t dlen = (size_t)(base - path) - 1;
-	int r, n, written_differs;
+	char todo[2 * PATH_MAX], next[2 * PATH_MAX], cand[PATH_MAX], target[PATH_MAX];
+	char comp[NAME_MAX + 1];
+	const char *rest;
+	struct stat sb;
+	ssize_t n;
+	int links = 0, r, more, last;
 
-	if (*base == '\0' || dlen >= sizeof(dir)) {
-		snprintf(err, errlen, "%s: not a file name", path);
+	if (path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	if (strlen(path) >= sizeof(todo)) {
+		snprintf(err, errlen, "%.64s...: path too long", path);
 		return SITHS_ERR_CONFIG_OPEN;
 	}
-	memcpy(dir, path, dlen);
-	strcpy(dir + dlen, dlen == 0 ? "/" : "");
-	if (realpath(dir, real) == NULL) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	strcpy(todo, path);
+	resolved[0] = '\0';    /* "": the root */
+	if (stat("/", &sb) != 0) {
+		snprintf(err, errlen, "/: %s", strerror(errno));
 		return SITHS_ERR_CONFIG_OPEN;
 	}
-	n = snprintf(opened, openedlen, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
-	if (n < 0 || (size_t)n >= openedlen) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return SITHS_ERR_CONFIG_OPEN;
-	}
-	written_differs = strcmp(dir, real) != 0;
-	if ((r = check_dirs_upward(real, path, err, errlen)) != 0)
+	if ((r = check_component("/", &sb, path, err, errlen)) != 0)
 		return r;
-	return written_differs ? check_dirs_upward(dir, path, err, errlen) : 0;
+	rest = todo;
+	while ((more = next_component(&rest, comp, sizeof(comp))) != 0) {
+		if (more < 0 || strlen(resolved) + 1 + strlen(comp) >= PATH_MAX) {
+			snprintf(err, errlen, "%.64s...: path too long", path);
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		last = only_slashes(rest);
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			/* resolved has no links: its parent is a checked directory */
+			if (resolved[0] != '\0')
+				*strrchr(resolved, '/') = '\0';
+			continue;
+		}
+		if (join(cand, sizeof(cand), resolved, comp) != 0) {
+			snprintf(err, errlen, "%.64s...: path too long", path);
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if (lstat(cand, &sb) != 0) {
+			snprintf(err, errlen, "%s: %s", cand, strerror(errno));
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if (S_ISLNK(sb.st_mode) && (!last || follow_last)) {
+			if ((r = check_link(cand, &sb, path, err, errlen)) != 0)
+				return r;
+			if (++links > SECFILE_MAX_LINKS ||
+			    (n = readlink(cand, target, sizeof(target) - 1)) <= 0) {
+				snprintf(err, errlen, "%s: %s", cand, links > SECFILE_MAX_LINKS ?
+				    "too many levels of symbolic links" : strerror(errno));
+				return SITHS_ERR_CONFIG_OPEN;
+			}
+			target[n] = '\0';
+			if (join(next, sizeof(next), target, rest) != 0) {
+				snprintf(err, errlen, "%.64s...: path too long", path);
+				return SITHS_ERR_CONFIG_OPEN;
+			}
+			strcpy(todo, next);
+			rest = todo;
+			if (target[0] == '/')
+				resolved[0] = '\0';
+			continue;
+		}
+		memcpy(resolved, cand, strlen(cand) + 1);
+		if (last)
+			return 0;       /* the caller judges the file (or directory) itself */
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a directory", cand);
+			return SITHS_ERR_CONFIG_OPEN;
+		}
+		if ((r = check_component(cand, &sb, path, err, errlen)) != 0)
+			return r;
+	}
+	if (resolved[0] == '\0')
+		strcpy(resolved, "/");
+	return 0;
 }
 
 /* Owner and mode of an open file; 0 or a status with err filled. */
@@ -215,7 +288,11 @@ read_file(const char *path, size_t max_bytes, int flags, char **buf, size_t *len
 		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	if ((r = resolve_parents(path, opened, sizeof(opened), err, errlen)) != 0)
+	if (path != NULL && path[0] != '\0' && path[strlen(path) - 1] == '/') {
+		snprintf(err, errlen, "%s: names a directory, not a file", path);
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	if ((r = walk(path, 0, opened, err, errlen)) != 0)
 		return r;
 	if ((fd = open(opened, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "%s: %s", path,
@@ -277,37 +354,15 @@ siths_read_secure_data(const char *path, size_t max_bytes, unsigned char **buf, 
 	return r;
 }
 
-/*
- * real (path's realpath() result, stat'ed into sb) and every directory
- * above it; and, where path as written differs, the directories it names.
- */
-static int
-check_resolved(char *real, const char *path, const struct stat *sb, char *err, size_t errlen)
-{
-	char written[PATH_MAX];
-	int r;
-
-	if ((r = check_component(real, sb, NULL, err, errlen)) != 0)
-		return r;
-	if (cut_to_parent(real) && (r = check_dirs_upward(real, path, err, errlen)) != 0)
-		return r;
-	if (strlen(path) >= sizeof(written))
-		return 0;       /* realpath() took it, so it resolved within PATH_MAX */
-	strcpy(written, path);
-	if (!cut_to_parent(written) || strcmp(written, real) == 0)
-		return 0;
-	return check_dirs_upward(written, path, err, errlen);
-}
-
-/* path resolved into real and stat'ed into sb; 0 or a status with err filled. */
+/* path walked (links followed) into real and lstat'ed into sb. */
 static int
 resolve(const char *path, char real[PATH_MAX], struct stat *sb, char *err, size_t errlen)
 {
-	if (path == NULL || path[0] != '/') {
-		snprintf(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
-		return SITHS_ERR_CONFIG_UNSAFE;
-	}
-	if (realpath(path, real) == NULL || stat(real, sb) != 0) {
+	int r;
+
+	if ((r = walk(path, 1, real, err, errlen)) != 0)
+		return r;
+	if (lstat(real, sb) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return SITHS_ERR_CONFIG_OPEN;
 	}
@@ -322,14 +377,14 @@ siths_check_code_file(const char *path, char *err, size_t errlen)
 	int r;
 
 	/* Distributions link modules through /usr/lib/... symlinks: judge what
-	 * the name resolves to, every directory on the way included. */
+	 * the name leads to, every directory and link on the way included. */
 	if ((r = resolve(path, real, &sb, err, errlen)) != 0)
 		return r;
 	if (!S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	return check_resolved(real, path, &sb, err, errlen);
+	return check_component(real, &sb, NULL, err, errlen);
 }
 
 int
@@ -345,5 +400,25 @@ siths_check_secure_dir(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a directory", path);
 		return SITHS_ERR_CONFIG_UNSAFE;
 	}
-	return check_resolved(real, path, &sb, err, errlen);
+	return check_component(real, &sb, NULL, err, errlen);
+}
+
+int
+siths_check_secure_path(const char *path, int secret, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	struct stat sb;
+	int r;
+
+	if ((r = walk(path, 0, real, err, errlen)) != 0)
+		return r;
+	if (lstat(real, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return SITHS_ERR_CONFIG_OPEN;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "%s: is a symbolic link", path);
+		return SITHS_ERR_CONFIG_UNSAFE;
+	}
+	return check_open_file(path, &sb, SIZE_MAX, secret ? SECFILE_SECRET : 0, err, errlen);
 }

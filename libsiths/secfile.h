@@ -30,17 +30,24 @@ int siths_read_secret_file(const char *path, size_t max_bytes, char **buf, size_
     char *err, size_t errlen);
 
 /*
- * Each of the readers above also checks every directory above the file, as
- * the file's name resolves: owned by root or the effective user, and not
- * writable by group or others unless sticky (as /tmp). Whoever can write a
- * parent directory could swap the file for another root-owned one (an old
- * user map). The file is then opened through the resolved directory, so
- * that nothing on the way can change after the check.
+ * Each of the readers above also walks the path one component at a time,
+ * as the kernel resolves it: every directory passed through, through
+ * symbolic links too, must be owned by root or the effective user and not
+ * be writable by group or others unless sticky (as /tmp); every symbolic
+ * link on the way must be owned by root or the effective user. Whoever can
+ * change a directory or a link on the way could swap the file for another
+ * root-owned one (an old user map). The file is then opened by the path
+ * the walk resolved, so that nothing checked can change in between.
  */
 
-/* A directory of security files (trust anchors): itself and everything above it checked
- * like a file's parents. 0 or SITHS_ERR_CONFIG_UNSAFE / SITHS_ERR_CONFIG_OPEN. */
+/* A directory of security files (trust anchors): itself and the way to it checked
+ * like a file's. 0 or SITHS_ERR_CONFIG_UNSAFE / SITHS_ERR_CONFIG_OPEN. */
 int siths_check_secure_dir(const char *path, char *err, size_t errlen);
+
+/* A file another library opens by name (libldap's TLS CA, certificate and
+ * key): the walk, then the file's own owner and mode (secret: not readable
+ * by group or others either), without reading it. */
+int siths_check_secure_path(const char *path, int secret, char *err, size_t errlen);
 
 /*
  * Check a file that will be loaded as code (a PKCS#11 module): absolute,

@@ -115,6 +115,12 @@ typedef enum siths_status {
 	SITHS_ERR_POLICY_ROOT_DENIED = -92,
 	SITHS_ERR_POLICY_MAP_FILE = -93,     /* user map unreadable or malformed */
 	SITHS_ERR_POLICY_UNKNOWN_USER = -94, /* mapped user not in the user database */
+
+	/* the validation service (sithsd) */
+	SITHS_ERR_SERVICE_UNAVAILABLE = -100, /* sithsd cannot be reached */
+	SITHS_ERR_SERVICE_PROTOCOL = -101,   /* a malformed, oversized or late message */
+	SITHS_ERR_SERVICE_DENIED = -102,     /* sithsd's access rule refuses the caller */
+	SITHS_ERR_SERVICE_UNTRUSTED = -103,  /* the socket's peer is not sithsd's user */
 } siths_status;
 
 /* Never NULL; "unknown status" for numbers not listed above. */
@@ -184,6 +190,20 @@ SITHS_API void siths_ctx_flush_caches(siths_ctx *ctx);
 SITHS_API unsigned long siths_ctx_soft_accepts(const siths_ctx *ctx);
 /* The configuration file the context was loaded from. */
 SITHS_API const char *siths_ctx_config_path(const siths_ctx *ctx);
+/*
+ * What the validator knows of itself, as a JSON object (allocated; free()
+ * it): the directory servers' state, answers cached, stale answers served,
+ * revocation answers' ages, soft accepts. With [service] mode = auto or
+ * required, sithsd's (for root and [service] admin_group only), else this
+ * context's own.
+ */
+SITHS_API int siths_status_json(siths_ctx *ctx, char **json);
+/*
+ * Forget the directory's answer for hsa_id, in memory and on disk; with
+ * hsa_id NULL, every cached answer (validation, revocation, directory), in
+ * memory and on disk. Through sithsd as siths_status_json().
+ */
+SITHS_API int siths_cache_flush(siths_ctx *ctx, const char *hsa_id);
 
 /*
  * Certificates presented outside a card, e.g. over TLS.

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "identity.h"
 #include "log.h"
+#include "service.h"
 
 /* A user map larger than this is a mistake, not a municipality. */
 #define SITHS_USERMAP_MAX_BYTES (4 * 1024 * 1024)
@@ -178,6 +179,21 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 	    login == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
 	siths_clear_error(ctx);
+	/* sithsd mapped the identity it answered with: its word stands */
+	if (id->svc_mapped) {
+		if (id->svc_map_status != 0)
+			return siths_fail(ctx, id->svc_map_status, "%s",
+			    id->svc_map_message != NULL ? id->svc_map_message : "");
+		if (id->svc_login == NULL || (*login = strdup(id->svc_login)) == NULL)
+			return siths_fail(ctx, id->svc_login == NULL ? SITHS_ERR_SERVICE_PROTOCOL :
+			    SITHS_ERR_NOMEM, "sithsd's mapping holds no login name");
+		return 0;
+	}
+	if (siths_service_enabled(ctx)) {
+		r = siths_service_map(ctx, id->hsa_id, login);
+		if (!siths_service_fallback(ctx, &r))
+			return r;
+	}
 	/* config.c accepts file:/PATH and attr:NAME only */
 	if (cfg->user_map_attr != NULL)
 		r = map_from_attr(ctx, id, cfg->user_map_attr, &name);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "revocation.h"
 #include "secfile.h"
+#include "service.h"
 #include "timeutil.h"
 #include "verify.h"
 
@@ -420,6 +421,11 @@ siths_verify_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
 	if (ctx == NULL || ctx->cfg == NULL || out == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
 	siths_clear_error(ctx);
+	if (siths_service_enabled(ctx)) {
+		r = siths_service_verify(ctx, der, len, opts, 0, out);
+		if (!siths_service_fallback(ctx, &r))
+			return r;
+	}
 	use_cache = cacheable(opts) && der != NULL && len > 0 && len <= SITHS_CERT_MAX_DER &&
 	    cache_key(der, len, opts, key) == 0;
 	if (use_cache && siths_cache_get(ctx->verify_cache, key, time(NULL), &hit) == 0) {
@@ -459,6 +465,16 @@ siths_profile
 siths_verify_opts_profile(const siths_verify_opts *opts)
 {
 	return opts != NULL ? opts->profile : SITHS_PROFILE_LOGIN;
+}
+
+void
+siths_verify_opts_view(const siths_verify_opts *opts, siths_profile *profile, time_t *at,
+    const STACK_OF(X509) **untrusted, int *no_revocation)
+{
+	*profile = siths_verify_opts_profile(opts);
+	*at = opts != NULL ? opts->at : 0;
+	*untrusted = opts != NULL ? opts->untrusted : NULL;
+	*no_revocation = opts != NULL && opts->no_revocation;
 }
 
 int

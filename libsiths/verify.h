@@ -25,6 +25,9 @@ int siths_verify_path(const siths_ctx *ctx, X509 *leaf, STACK_OF(X509) *untruste
 
 /* The profile opts ask for; SITHS_PROFILE_LOGIN for NULL opts. */
 siths_profile siths_verify_opts_profile(const siths_verify_opts *opts);
+/* Everything opts ask for (NULL opts: the defaults), to hand on to sithsd. */
+void siths_verify_opts_view(const siths_verify_opts *opts, siths_profile *profile, time_t *at,
+    const STACK_OF(X509) **untrusted, int *no_revocation);
 
 /* The cache of validation results (verify.c). */
 int siths_verify_cache_init(siths_ctx *ctx);

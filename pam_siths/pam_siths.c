@@ -43,6 +43,7 @@ enum message_id {
 	MSG_CHOOSE_BAD,
 	MSG_PIN_PAD,
 	MSG_PIN_PAD_CANCELLED,
+	MSG_STALE,
 };
 
 static const char *const messages[][2] = {
@@ -73,6 +74,10 @@ static const char *const messages[][2] = {
 	[MSG_PIN_PAD] = { "Ange PIN-koden på kortläsarens knappsats.",
 		"Enter the PIN on the card reader's keypad." },
 	[MSG_PIN_PAD_CANCELLED] = { "PIN-inmatningen avbröts.", "The PIN entry was cancelled." },
+	[MSG_STALE] = { "HSA-katalogen kan inte nås just nu; inloggningen bygger på dina "
+		"uppgifter från en tidigare inloggning.",
+		"The HSA directory cannot be reached right now; this login relies on your "
+		"details from an earlier login." },
 };
 
 /* Identities listed for a choice; a card holds at most 16 certificates. */
@@ -301,6 +306,12 @@ authenticate(struct login *l)
 {
 	int r = siths_card_authenticate(l->card, &l->id);
 
+	if (r == 0 && siths_identity_stale(l->id)) {
+		/* within [hsa] stale_max, for someone seen before: said and logged */
+		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_STALE));
+		pam_syslog(l->pamh, LOG_WARNING, "%s: the directory cannot be reached; its "
+		    "earlier answer is used (stale)", siths_identity_hsa_id(l->id));
+	}
 	if (r == 0)
 		return PAM_SUCCESS;
 	if (r == SITHS_ERR_HSA_UNREACHABLE || r == SITHS_ERR_HSA_TIMEOUT) {
@@ -362,8 +373,9 @@ env_safe(const char *value)
 
 /*
  * Which identity logged in, for the session (pam_getenv, or the process
- * environment after pam_getenvlist): SITHS_HSA_ID, and SITHS_ORG_HSA_ID
- * when the directory named the organisation.
+ * environment after pam_getenvlist): SITHS_HSA_ID, SITHS_ORG_HSA_ID when
+ * the directory named the organisation, and SITHS_STALE=1 when the
+ * directory could not be reached and its earlier answer was used.
  */
 static int
 export_identity(struct login *l)
@@ -381,6 +393,8 @@ export_identity(struct login *l)
 		if (pam_putenv(l->pamh, buf) != PAM_SUCCESS)
 			return PAM_BUF_ERR;
 	}
+	if (siths_identity_stale(l->id) && pam_putenv(l->pamh, "SITHS_STALE=1") != PAM_SUCCESS)
+		return PAM_BUF_ERR;
 	return PAM_SUCCESS;
 }
 

@@ -1,6 +1,7 @@
 /*
  * siths.c - the `siths` command: verify a certificate, look a person up in
- * HSA, log in with a card, follow card events. One JSON object on stdout
+ * HSA, log in with a card, follow card events, see sithsd's status and
+ * flush its caches. One JSON object on stdout
  * (events: one a line); exit 0 yes, 1 no, 2 usage, configuration or
  * environment trouble.
  */
@@ -30,6 +31,7 @@ struct args {
 	const char *config;
 	const char *command;
 	const char *operand;
+	const char *operand2;           /* cache flush's HSA-ID */
 	const char *profile;
 	const char *at;
 	const char *untrusted;
@@ -54,6 +56,8 @@ usage(FILE *f)
 	    "              [--pin-stdin]\n"
 	    "  siths readers\n"
 	    "  siths events [--reader PATTERN] [--count N] [--wait SECONDS]\n"
+	    "  siths status\n"
+	    "  siths cache flush [HSA-ID]\n"
 	    "  siths --version\n"
 	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
 }
@@ -238,6 +242,35 @@ cmd_lookup(const struct args *a, siths_ctx *ctx)
 	code = tool_print_identity("identity", id, NULL);
 	siths_identity_free(&id);
 	return code;
+}
+
+/* What the validator (sithsd, or this process's context) knows of itself. */
+static int
+cmd_status(const struct args *a, siths_ctx *ctx)
+{
+	json_t *o, *report;
+	char *text = NULL;
+	int r;
+
+	if ((r = siths_status_json(ctx, &text)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	report = json_loads(text, 0, NULL);
+	free(text);
+	if (report == NULL || (o = json_pack("{s:s, s:o}", "code", "SITHS_OK", "status",
+	    report)) == NULL)
+		return tool_print_error(SITHS_ERR_NOMEM, "out of memory");
+	return tool_print_json(o);
+}
+
+static int
+cmd_cache(const struct args *a, siths_ctx *ctx)
+{
+	int r;
+
+	if ((r = siths_cache_flush(ctx, a->operand2)) != 0)
+		return tool_print_error(r, siths_ctx_errmsg(ctx));
+	return tool_print_json(json_pack("{s:s, s:s}", "code", "SITHS_OK", "flushed",
+	    a->operand2 != NULL ? a->operand2 : "everything"));
 }
 
 /*
@@ -532,6 +565,8 @@ parse_args(int argc, char **argv, struct args *a)
 		a->command = argv[optind++];
 	if (optind < argc)
 		a->operand = argv[optind++];
+	if (optind < argc)
+		a->operand2 = argv[optind++];
 	return optind == argc ? 0 : -1;
 }
 
@@ -544,6 +579,11 @@ args_fit(const struct args *a)
 
 	if (a->command == NULL)
 		return 0;
+	if (strcmp(a->command, "cache") == 0)
+		return a->operand != NULL && strcmp(a->operand, "flush") == 0 && !login_opts &&
+		    !verify_opts && a->count == NULL;
+	if (a->operand2 != NULL)
+		return 0;
 	if (strcmp(a->command, "events") == 0)
 		return a->operand == NULL && !verify_opts && !a->pin_stdin && !a->identity;
 	if (a->count != NULL)
@@ -554,7 +594,8 @@ args_fit(const struct args *a)
 		return a->operand != NULL && !login_opts && !verify_opts;
 	if (strcmp(a->command, "login") == 0)
 		return a->operand == NULL && !verify_opts;
-	if (strcmp(a->command, "version") == 0 || strcmp(a->command, "readers") == 0)
+	if (strcmp(a->command, "version") == 0 || strcmp(a->command, "readers") == 0 ||
+	    strcmp(a->command, "status") == 0)
 		return a->operand == NULL && !login_opts && !verify_opts;
 	return 0;
 }
@@ -586,6 +627,10 @@ main(int argc, char **argv)
 		code = cmd_readers(&a, ctx);
 	else if (strcmp(a.command, "events") == 0)
 		code = cmd_events(&a, ctx);
+	else if (strcmp(a.command, "status") == 0)
+		code = cmd_status(&a, ctx);
+	else if (strcmp(a.command, "cache") == 0)
+		code = cmd_cache(&a, ctx);
 	else
 		code = cmd_login(&a, ctx);
 	siths_ctx_free(&ctx);

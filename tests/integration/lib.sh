@@ -133,9 +133,12 @@ finish() {
   [ "$tap_failed" -eq 0 ]
 }
 
-# conf_with NAME SED-SCRIPT: a copy of the environment's siths.conf, edited.
+# conf_with NAME SED-SCRIPT: a copy of the environment's siths.conf, edited,
+# with a cache directory of its own: what one configuration's processes
+# learnt (revocation answers, the directory's answers kept for outages) is
+# not another's.
 conf_with() {
-  sed "$2" "$SITHS_CONF" >"$STATE/$1.conf"
+  sed -e "s|^cache_dir.*|cache_dir = $STATE/cache-$1|" -e "$2" "$SITHS_CONF" >"$STATE/$1.conf"
   chmod 644 "$STATE/$1.conf"
   echo "$STATE/$1.conf"
 }
@@ -146,7 +149,7 @@ revocation_conf() {
   local name=$1 kv key
   shift
   local conf
-  conf=$(conf_with "$name" "s|^cache_dir.*|cache_dir = $STATE/cache-$name|")
+  conf=$(conf_with "$name" "")
   for kv in "$@"; do
     key=${kv%%=*}
     if grep -q "^$key *=" "$conf"; then

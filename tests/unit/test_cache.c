@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cache.h"
+#include "diskstore.h"
 #include "siths.h"
 
 /* --- values and ops that count what the cache does with them ------------- */

@@ -2,9 +2,10 @@
  * test_parent_dirs.c - the directories above a security file are checked
  * too: a configuration, a user map, a trust file, a trust directory and a
  * CRL file under a world-writable parent are refused with that directory
- * named; under a sticky world-writable one (as /tmp) they are read; and a
- * path that goes through a symlink kept in a writable directory is refused
- * even where the link leads somewhere safe.
+ * named; under a sticky world-writable one (as /tmp) they are read; a
+ * path that goes through a symlink kept in a writable directory, or through
+ * a chain of links one of which sits in one, is refused even where the links
+ * lead somewhere safe; and so is a link another user owns.
  *
  * Everything goes through the library's own entry points (siths_ctx_load,
  * siths_map_user, siths_read_secure_data) on files made in a private
@@ -258,9 +259,103 @@ test_other_owner_and_root(void **state)
 	assert_int_equal(siths_read_secure_file(path, 64, &buf, &len, err, sizeof(err)),
 	    SITHS_ERR_CONFIG_UNSAFE);
 	assert_non_null(strstr(err, "owned by uid 65534"));
-	/* a path that names no file */
+	/* a path that names no file, or a directory */
 	assert_int_equal(siths_read_secure_file("/", 64, &buf, &len, err, sizeof(err)),
 	    SITHS_ERR_CONFIG_OPEN);
+	assert_int_equal(siths_read_secure_file(t.safe, 64, &buf, &len, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* siths_read_secure_file(path): want, and the message names who. */
+static void
+expect_read(const char *path, int want, const char *who)
+{
+	char err[SITHS_ERRMSG_MAX], *buf = NULL;
+	size_t len = 0;
+	int r = siths_read_secure_file(path, 4096, &buf, &len, err, sizeof(err));
+
+	free(buf);
+	if (r != want)
+		fail_msg("%s: %s (%s), not %s", path, siths_status_name(r), r != 0 ? err : "",
+		    siths_status_name(want));
+	if (who != NULL && strstr(err, who) == NULL)
+		fail_msg("message '%s' does not name %s", err, who);
+}
+
+/*
+ * Links: a chain whose middle link sits in open/ is caught although both
+ * ends are safe; a link another user owns in a sticky directory (it may
+ * repoint it) is refused; "..", "." and doubled slashes resolve as the
+ * kernel does.
+ */
+static void
+test_links_and_path_forms(void **state)
+{
+	char good[200], l1[256], l2[256], path[512], conf[256];
+
+	snprintf(conf, sizeof(conf), "%s/siths.conf", t.safe);
+	write_text(conf, "[trust]\n");
+	snprintf(good, sizeof(good), "%s/good", t.top);
+	assert_int_equal(mkdir_mode(good, 0700), 0);
+	snprintf(l2, sizeof(l2), "%s/l2", t.open);
+	snprintf(l1, sizeof(l1), "%s/l1", good);
+	assert_int_equal(symlink(t.safe, l2), 0);
+	assert_int_equal(symlink(l2, l1), 0);
+	snprintf(path, sizeof(path), "%s/siths.conf", l1);
+	expect_read(path, SITHS_ERR_CONFIG_UNSAFE, t.open);
+
+	snprintf(path, sizeof(path), "%s/../safe/./siths.conf", t.safe);
+	expect_read(path, 0, NULL);
+	snprintf(path, sizeof(path), "/%s//siths.conf", t.safe);
+	expect_read(path, 0, NULL);
+	snprintf(path, sizeof(path), "%s/../safe/siths.conf", t.open);
+	expect_read(path, SITHS_ERR_CONFIG_UNSAFE, t.open);
+	snprintf(path, sizeof(path), "%s/siths.conf/", t.safe);
+	expect_read(path, SITHS_ERR_CONFIG_OPEN, NULL);
+
+	if (geteuid() != 0)
+		skip();         /* lchown to another user needs root */
+	snprintf(l2, sizeof(l2), "%s/theirs-link", t.sticky);
+	assert_int_equal(symlink(t.safe, l2), 0);
+	assert_int_equal(lchown(l2, 65534, 65534), 0);
+	snprintf(path, sizeof(path), "%s/siths.conf", l2);
+	expect_read(path, SITHS_ERR_CONFIG_UNSAFE, "symbolic link");
+}
+
+/* The module and trust-directory checks walk the same way. */
+static void
+test_code_file_and_directory(void **state)
+{
+	char dir[256], module[256], err[SITHS_ERRMSG_MAX];
+
+	snprintf(module, sizeof(module), "%s/module.so", t.open);
+	write_text(module, "not really a module");
+	assert_int_equal(siths_check_code_file(module, err, sizeof(err)), SITHS_ERR_CONFIG_UNSAFE);
+	assert_non_null(strstr(err, t.open));
+	snprintf(module, sizeof(module), "%s/module.so", t.sticky);
+	write_text(module, "not really a module");
+	assert_int_equal(siths_check_code_file(module, err, sizeof(err)), 0);
+
+	snprintf(dir, sizeof(dir), "%s/ca.d", t.open);
+	assert_int_equal(mkdir_mode(dir, 0755), 0);
+	assert_int_equal(siths_check_secure_dir(dir, err, sizeof(err)), SITHS_ERR_CONFIG_UNSAFE);
+	assert_non_null(strstr(err, t.open));
+	assert_int_equal(siths_check_secure_dir(t.open, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
+	assert_int_equal(siths_check_secure_dir(t.sticky, err, sizeof(err)), 0);
+	assert_int_equal(siths_check_secure_dir(t.link, err, sizeof(err)), SITHS_ERR_CONFIG_UNSAFE);
+	/* a TLS key another library opens: the way, and secret modes */
+	snprintf(module, sizeof(module), "%s/key.pem", t.safe);
+	write_text(module, "key");
+	assert_int_equal(siths_check_secure_path(module, 1, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
+	assert_non_null(strstr(err, "readable by group or others"));
+	assert_int_equal(chmod(module, 0600), 0);
+	assert_int_equal(siths_check_secure_path(module, 1, err, sizeof(err)), 0);
+	snprintf(module, sizeof(module), "%s/key.pem", t.link);
+	assert_int_equal(siths_check_secure_path(module, 1, err, sizeof(err)),
+	    SITHS_ERR_CONFIG_UNSAFE);
 }
 
 int
@@ -272,6 +367,8 @@ main(void)
 		cmocka_unit_test(test_user_map),
 		cmocka_unit_test(test_crl_file),
 		cmocka_unit_test(test_other_owner_and_root),
+		cmocka_unit_test(test_links_and_path_forms),
+		cmocka_unit_test(test_code_file_and_directory),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

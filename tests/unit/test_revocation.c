@@ -1381,6 +1381,67 @@ test_partitions_from_files(void **state)
 	assert_int_equal(hits(), h);
 }
 
+/* Write crl (DER) into the partitions' directory as name; the path into path. */
+static void
+partition_file(const char *name, X509_CRL *crl, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", part.dir, name);
+	write_der_crl(path, crl);
+	X509_CRL_free(crl);
+}
+
+/*
+ * Other CRLs among the files that do not speak for A, B or C are passed
+ * over wherever they stand: an authority revocation list, a stale or
+ * badly signed partition for others; and a check at another time than now
+ * (no cache) sees the partitions the same way.
+ */
+static void
+test_partitions_among_others(void **state)
+{
+	struct testpki_crl arl = { .idp_only_ca = 1 }, stale = { .idp_uri = part.url[0],
+	    .last_off = -7200, .next_off = -3600 };
+	struct siths_rev_result res;
+	char arl_path[128], stale_path[128], rogue_path[128];
+	const char *files[4];
+	siths_ctx *ctx;
+	int r;
+
+	serve_partitions(0);
+	partition_file("arl.crl", testpki_crl(pki.ca, pki.ca_key, &arl), arl_path,
+	    sizeof(arl_path));
+	partition_file("stale-p1.crl", testpki_crl(pki.ca, pki.ca_key, &stale), stale_path,
+	    sizeof(stale_path));
+	stale.last_off = stale.next_off = 0;
+	partition_file("rogue-p1.crl", testpki_crl(pki.rogue_ca, pki.rogue_key, &stale),
+	    rogue_path, sizeof(rogue_path));
+	files[0] = arl_path;
+	files[1] = stale_path;
+	files[2] = rogue_path;
+	files[3] = part.file[1];
+	ctx = crl_ctx(NULL, files, 4);
+	check_sequence(ctx, "BCB", SITHS_REV_SOURCE_CRL);
+	siths_ctx_free(&ctx);
+
+	/* only the stale partition for others, and no distribution point: not covered */
+	ctx = crl_ctx(NULL, &files[1], 1);
+	assert_int_equal(siths_revocation_check(ctx, part.nocdp, pki.ca, 0, &res),
+	    SITHS_ERR_CRL_NOT_COVERED);
+	siths_ctx_free(&ctx);
+
+	/* another time than now: no cache, the same answers */
+	files[0] = part.file[0];
+	files[1] = part.file[1];
+	ctx = crl_ctx(NULL, files, 2);
+	r = siths_revocation_check(ctx, part.b, pki.ca, time(NULL) + 60, &res);
+	assert_int_equal(r, SITHS_ERR_CERT_REVOKED);
+	assert_int_equal(siths_revocation_check(ctx, part.a, pki.ca, time(NULL) + 60, &res), 0);
+	assert_int_equal(siths_revocation_check(ctx, part.b, pki.ca, time(NULL) + 60, &res),
+	    SITHS_ERR_CERT_REVOKED);
+	assert_int_equal(siths_revocation_check(ctx, part.c, pki.ca, time(NULL) + 60, &res), 0);
+	siths_ctx_free(&ctx);
+}
+
 static void
 test_partitions_from_cdp_and_disk(void **state)
 {
@@ -1414,11 +1475,14 @@ test_partition_covering_nothing(void **state)
 {
 	const char *const p1_only[] = { part.file[0] };
 	struct siths_rev_result res;
+	char dir[] = "/tmp/siths-partn-XXXXXX", cmd[64];
 	siths_ctx *ctx;
+	int h;
 
 	/* the distribution point serves a partition made for another one */
+	assert_non_null(mkdtemp(dir));
 	serve_partitions(1);
-	ctx = crl_ctx(NULL, NULL, 0);
+	ctx = crl_ctx(dir, NULL, 0);
 	assert_int_equal(siths_revocation_check(ctx, part.stray, pki.ca, 0, &res),
 	    SITHS_ERR_CRL_NOT_COVERED);
 	expect_msg(ctx, "distribution point the certificate does not name");
@@ -1427,6 +1491,17 @@ test_partition_covering_nothing(void **state)
 	    SITHS_ERR_CRL_NOT_COVERED);
 	assert_int_equal(siths_revocation_check(ctx, part.a, pki.ca, 0, &res), 0);
 	siths_ctx_free(&ctx);
+	/* and from the disk store in the next process, the server gone */
+	serve_partitions(0);
+	h = hits();
+	ctx = crl_ctx(dir, NULL, 0);
+	assert_int_equal(siths_revocation_check(ctx, part.stray, pki.ca, 0, &res),
+	    SITHS_ERR_CRL_NOT_COVERED);
+	assert_int_equal(hits(), h);
+	siths_ctx_free(&ctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	serve_partitions(1);
 
 	/* a local partition for others, and nothing else to ask */
 	ctx = crl_ctx(NULL, p1_only, 1);
@@ -1473,6 +1548,8 @@ main(void)
 		cmocka_unit_test(test_check_crl_file),
 		cmocka_unit_test(test_check_unavailable_soft_and_fail),
 		cmocka_unit_test_setup_teardown(test_partitions_from_files, partitions_setup,
+		    partitions_teardown),
+		cmocka_unit_test_setup_teardown(test_partitions_among_others, partitions_setup,
 		    partitions_teardown),
 		cmocka_unit_test_setup_teardown(test_partitions_from_cdp_and_disk,
 		    partitions_setup, partitions_teardown),

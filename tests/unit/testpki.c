@@ -274,7 +274,11 @@ add_revoked(X509_CRL *crl, long serial, time_t now)
 	return ok;
 }
 
-/* A critical issuingDistributionPoint naming uri: a partition of the CA's CRL. */
+/*
+ * A critical issuingDistributionPoint: naming uri (a partition of the CA's
+ * CRL, end-entity certificates only), or with uri NULL one for CA
+ * certificates only (an authority revocation list).
+ */
 static int
 add_idp(X509_CRL *crl, const char *uri)
 {
@@ -283,6 +287,12 @@ add_idp(X509_CRL *crl, const char *uri)
 	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
 	int ok;
 
+	if (uri == NULL) {
+		ok = idp != NULL;
+		if (ok)
+			idp->onlyCA = 0xff;
+		goto add;
+	}
 	ok = idp != NULL && gn != NULL && ia5 != NULL && ASN1_STRING_set(ia5, uri, -1) &&
 	    (idp->distpoint = DIST_POINT_NAME_new()) != NULL &&
 	    (idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) != NULL;
@@ -295,6 +305,7 @@ add_idp(X509_CRL *crl, const char *uri)
 			gn = NULL;      /* transferred */
 		idp->onlyuser = 0xff;
 	}
+add:
 	ok = ok && X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0);
 	ISSUING_DIST_POINT_free(idp);
 	GENERAL_NAME_free(gn);
@@ -324,8 +335,8 @@ testpki_crl(X509 *issuer, EVP_PKEY *key, const struct testpki_crl *t)
 		ok = add_revoked(crl, t->revoked[i], now);
 	if (ok && t->delta)
 		ok = X509_CRL_add1_ext_i2d(crl, NID_delta_crl, num, 1, 0);
-	if (ok && t->idp_uri != NULL)
-		ok = add_idp(crl, t->idp_uri);
+	if (ok && (t->idp_uri != NULL || t->idp_only_ca))
+		ok = add_idp(crl, t->idp_only_ca ? NULL : t->idp_uri);
 	ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0;
 	ASN1_TIME_free(last);
 	ASN1_TIME_free(next);

@@ -63,6 +63,7 @@ struct testpki_crl {
 	int delta;              /* add a (critical) delta CRL indicator */
 	const char *idp_uri;    /* a partition: a critical issuingDistributionPoint
 	                         * with this URI (and onlyContainsUserCerts) */
+	int idp_only_ca;        /* an authority revocation list (onlyContainsCACerts) */
 };
 X509_CRL *testpki_crl(X509 *issuer, EVP_PKEY *key, const struct testpki_crl *t);
 

@@ -1,0 +1,89 @@
+/*
+ * pam_once.c - one PAM authentication through the real PAM library
+ * (pam_wrapper) and libpamtest, for shell tests that change the world
+ * between logins (sithsd, the directory, the responder): prints one line,
+ *
+ *   result=PAM_SUCCESS user=anna hsa_id=SE... stale=1 told=...
+ *
+ * with what the person was told joined by " | ". Service "siths"; the card
+ * is SOFTHSM2_CONF's; PAM_ONCE_USER the user asked for (default none),
+ * PAM_ONCE_PIN the PIN (default 123456). Exits 0 whatever the result:
+ * judging it is the test's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#define MAX_MSGS 16
+
+static const char *
+result_name(int r)
+{
+	switch (r) {
+	case PAM_SUCCESS: return "PAM_SUCCESS";
+	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
+	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
+	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
+	case PAM_MAXTRIES: return "PAM_MAXTRIES";
+	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
+	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	default: return "PAM_OTHER";
+	}
+}
+
+int
+main(void)
+{
+	const char *pin = getenv("PAM_ONCE_PIN") != NULL ? getenv("PAM_ONCE_PIN") : "123456";
+	const char *user = getenv("PAM_ONCE_USER");
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS),
+	};
+	static char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE], infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
+	char *err[MAX_MSGS], *info[MAX_MSGS];
+	const char *pins[2] = { pin, NULL }, *answers[1] = { NULL };
+	struct pamtest_conv_data data;
+	const void *item = NULL;
+	const char *v;
+	pam_handle_t *ph = NULL;
+	int i;
+
+	memset(&data, 0, sizeof(data));
+	for (i = 0; i < MAX_MSGS; i++) {
+		err[i] = errbuf[i];
+		info[i] = infobuf[i];
+	}
+	data.in_echo_off = pins;
+	data.in_echo_on = answers;
+	data.out_err = err;
+	data.out_info = info;
+	(void)run_pamtest("siths", user != NULL && *user != '\0' ? user : NULL, &data, tests,
+	    NULL);
+	printf("result=%s", result_name(tests[0].op_rv));
+	ph = tests[1].case_out.ph;
+	if (tests[0].op_rv == PAM_SUCCESS && ph != NULL) {
+		if (pam_get_item(ph, PAM_USER, &item) == PAM_SUCCESS && item != NULL)
+			printf(" user=%s", (const char *)item);
+		printf(" hsa_id=%s", (v = pam_getenv(ph, "SITHS_HSA_ID")) != NULL ? v : "-");
+		printf(" stale=%s", (v = pam_getenv(ph, "SITHS_STALE")) != NULL ? v : "0");
+	}
+	printf(" told=");
+	for (i = 0; i < MAX_MSGS; i++) {
+		if (errbuf[i][0] != '\0')
+			printf("%s | ", errbuf[i]);
+		if (infobuf[i][0] != '\0')
+			printf("%s | ", infobuf[i]);
+	}
+	printf("\n");
+	if (ph != NULL)
+		pam_end(ph, PAM_SUCCESS);
+	return 0;
+}
