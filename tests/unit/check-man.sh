@@ -183,9 +183,27 @@ while read -r code number; do
 done < <(sed -nE 's/^[[:space:]]*(SITHS_(OK|ERR_[A-Z_]+)) = (-?[0-9]+),.*/\1 \3/p' "$header")
 check "siths.h's status codes were read ($ncodes)" [ "$ncodes" -ge 50 ]
 
+# --- sithsd.8 against sithsd/main.c -----------------------------------------------
+
+sithsd_c=$src/sithsd/main.c
+sithsd_man=$src/man/sithsd.8
+nsopts=0
+while read -r opt; do
+	nsopts=$((nsopts + 1))
+	re=$(sed 's/-/\\\\-/g' <<<"--$opt")
+	check "sithsd.8 describes --$opt under OPTIONS" \
+	    grep -Eq "^\.(B|BI|BR) $re( |\$)" <(section_of "$sithsd_man" OPTIONS)
+done < <(awk '/opts\[\] = \{/ { on = 1 } on && /^[[:space:]]*\};/ { on = 0 } on' "$sithsd_c" |
+    sed -nE 's/^[[:space:]]*\{ "([a-z-]+)",.*/\1/p' | grep -vx 'help\|version')
+check "sithsd's long options were read ($nsopts)" [ "$nsopts" -ge 3 ]
+for op in verify login resolve map status flush; do
+	check "sithsd.8 names the operation $op under ACCESS" \
+	    grep -qw -- "$op" <(section_of "$sithsd_man" ACCESS)
+done
+
 # --- the pages render without warnings, where groff is installed -----------------
 
-for page in "$tool_man" "$conf_man" "$pam_man" "$api_man"; do
+for page in "$tool_man" "$conf_man" "$pam_man" "$api_man" "$sithsd_man"; do
 	name=${page##*/}
 	if command -v groff >/dev/null 2>&1; then
 		check "$name renders without warnings" \
