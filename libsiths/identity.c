@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "identity.h"
+#include "identity_wire.h"
 #include "revocation.h"
 #include "siths.h"
 
@@ -407,8 +408,8 @@ json_put(json_t *obj, const char *key, const char *value)
 	return json_object_set_new(obj, key, json_string(value));
 }
 
-static json_t *
-json_strings(char *const *v, size_t n)
+json_t *
+siths_json_strings(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -434,7 +435,8 @@ json_commissions(const siths_identity *id)
 		o = json_object();
 		if (o == NULL || json_put(o, "hsa_id", c->hsa_id) != 0 ||
 		    json_put(o, "purpose", c->purpose) != 0 ||
-		    json_object_set_new(o, "rights", json_strings(c->rights, c->n_rights)) != 0 ||
+		    json_object_set_new(o, "rights",
+		    siths_json_strings(c->rights, c->n_rights)) != 0 ||
 		    json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
@@ -486,7 +488,7 @@ json_section(const siths_identity *id, int org)
 		r |= json_put(o, "not_after", id->cert_not_after);
 		if (id->loa > 0)
 			r |= json_object_set_new(o, "loa", json_integer(id->loa));
-		r |= json_object_set_new(o, "policies", json_strings(id->policies,
+		r |= json_object_set_new(o, "policies", siths_json_strings(id->policies,
 		    id->n_policies));
 		r |= json_object_set_new(o, "revocation", json_revocation(id));
 	}
@@ -519,7 +521,7 @@ siths_identity_to_json(const siths_identity *id)
 	r |= json_put(root, "start_date", id->start_date);
 	r |= json_put(root, "end_date", id->end_date);
 	if (id->from_directory) {
-		r |= json_object_set_new(root, "units", json_strings(id->units, id->n_units));
+		r |= json_object_set_new(root, "units", siths_json_strings(id->units, id->n_units));
 		r |= json_object_set_new(root, "commissions", json_commissions(id));
 		r |= json_object_set_new(root, "stale", json_boolean(id->stale));
 	}
@@ -527,7 +529,7 @@ siths_identity_to_json(const siths_identity *id)
 		r |= json_object_set_new(root, "organisation", json_section(id, 1));
 	if (id->cert_sha256 != NULL)
 		r |= json_object_set_new(root, "certificate", json_section(id, 0));
-	if ((roles = json_strings(id->roles, id->n_roles)) == NULL)
+	if ((roles = siths_json_strings(id->roles, id->n_roles)) == NULL)
 		r = -1;
 	else
 		r |= json_object_set_new(root, "roles", roles);

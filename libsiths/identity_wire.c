@@ -73,21 +73,6 @@ number_set(struct siths_identity *id, size_t i, json_int_t v)
 }
 
 static json_t *
-string_array(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a != NULL && i < n; i++) {
-		if (json_array_append_new(a, json_string(v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-static json_t *
 commissions_wire(const struct siths_identity *id)
 {
 	const struct siths_commission *c;
@@ -101,7 +86,8 @@ commissions_wire(const struct siths_identity *id)
 		    json_string(c->hsa_id)) != 0) ||
 		    (c->purpose != NULL && json_object_set_new(o, "purpose",
 		    json_string(c->purpose)) != 0) ||
-		    json_object_set_new(o, "rights", string_array(c->rights, c->n_rights)) != 0) {
+		    json_object_set_new(o, "rights",
+		    siths_json_strings(c->rights, c->n_rights)) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -132,10 +118,10 @@ siths_identity_wire(const struct siths_identity *id, unsigned int flags)
 		r = json_object_set_new(o, "svc_mapped", json_integer(id->svc_mapped)) ||
 		    json_object_set_new(o, "svc_map_status", json_integer(id->svc_map_status));
 	if (r == 0)
-		r = json_object_set_new(o, "policies", string_array(id->policies,
+		r = json_object_set_new(o, "policies", siths_json_strings(id->policies,
 		    id->n_policies)) ||
-		    json_object_set_new(o, "roles", string_array(id->roles, id->n_roles)) ||
-		    json_object_set_new(o, "units", string_array(id->units, id->n_units)) ||
+		    json_object_set_new(o, "roles", siths_json_strings(id->roles, id->n_roles)) ||
+		    json_object_set_new(o, "units", siths_json_strings(id->units, id->n_units)) ||
 		    json_object_set_new(o, "commissions", commissions_wire(id));
 	if (r != 0) {
 		json_decref(o);
@@ -196,10 +182,12 @@ read_commissions(const json_t *a, struct siths_identity *id)
 		if (!json_is_object(o) || (c = siths_identity_add_commission(id)) == NULL)
 			return -1;
 		if ((v = json_object_get(o, "hsa_id")) != NULL &&
-		    ((s = string_member(v, &bad)) == NULL || siths_identity_set(&c->hsa_id, s) != 0))
+		    ((s = string_member(v, &bad)) == NULL ||
+		    siths_identity_set(&c->hsa_id, s) != 0))
 			return -1;
 		if ((v = json_object_get(o, "purpose")) != NULL &&
-		    ((s = string_member(v, &bad)) == NULL || siths_identity_set(&c->purpose, s) != 0))
+		    ((s = string_member(v, &bad)) == NULL ||
+		    siths_identity_set(&c->purpose, s) != 0))
 			return -1;
 		if ((rights = json_object_get(o, "rights")) != NULL && !json_is_array(rights))
 			return -1;

@@ -19,6 +19,9 @@ enum {
 	SITHS_WIRE_SERVICE = 1 << 1,            /* include sithsd's mapping (svc_*) */
 };
 
+/* A JSON array of the n strings of v (identity.c); NULL when out of memory. */
+json_t *siths_json_strings(char *const *v, size_t n);
+
 /* A new object (json_decref() it); NULL when out of memory. */
 json_t *siths_identity_wire(const struct siths_identity *id, unsigned int flags);
 

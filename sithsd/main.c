@@ -197,7 +197,8 @@ take_activated_socket(struct sithsd *d)
 	if (n <= 0)
 		return 0;
 	if (n != 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
-		say(d, LOG_ERR, "systemd passed %d sockets; sithsd takes one Unix stream socket", n);
+		say(d, LOG_ERR, "systemd passed %d sockets; sithsd takes one Unix stream socket",
+		    n);
 		return -1;
 	}
 	d->listen_fd = SD_LISTEN_FDS_START;
