@@ -40,7 +40,7 @@ struct parse_state {
 	int status;              /* first error, 0 if none */
 	char *err;
 	size_t errlen;
-	unsigned char seen[112];  /* per key_table entry: given already */
+	unsigned char seen[128];  /* per key_table entry: given already */
 };
 
 struct key_spec;
@@ -486,6 +486,52 @@ parse_account(struct parse_state *st, const struct key_spec *ks, const char *val
 	return parse_string(st, ks, value, field);
 }
 
+/*
+ * [authd] listen: 127.0.0.1:PORT (a loopback address: the front trusts the
+ * proxy's header, so only the host may reach it) or unix:/PATH.
+ */
+static int
+parse_listen(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	const char *colon = strrchr(value, ':');
+	char *end;
+	long port;
+
+	if (strncmp(value, "unix:", 5) == 0) {
+		if (check_absolute(st, ks, value + 5) != 0)
+			return -1;
+		return parse_string(st, ks, value, field);
+	}
+	port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || *end != '\0' || port < 1 || port > 65535 ||
+	    (strncmp(value, "127.", 4) != 0 && strncmp(value, "[::1]:", 6) != 0)) {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[authd] listen: '%s' is not 127.x.y.z:PORT, [::1]:PORT or unix:/PATH", value);
+		return -1;
+	}
+	return parse_string(st, ks, value, field);
+}
+
+/* An HTTP header name (RFC 9110 token characters). */
+static int
+parse_header_name(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	size_t i, len = strlen(value);
+
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)value[i]) && strchr("!#$%&'*+-.^_`|~", value[i]) == NULL)
+			break;
+	}
+	if (len == 0 || len > 64 || i < len) {
+		set_error(st, SITHS_ERR_CONFIG_VALUE, "[%s] %s: '%s' is not a header name",
+		    ks->section, ks->key, value);
+		return -1;
+	}
+	return parse_string(st, ks, value, field);
+}
+
 static int
 parse_tls(struct parse_state *st, const struct key_spec *ks, const char *value, void *field)
 {
@@ -621,6 +667,14 @@ static const struct key_spec key_table[] = {
 	{ "service", "timeout_ms", parse_int, F(service_timeout_ms), 100, 60000 },
 	{ "service", "max_clients", parse_int, F(service_max_clients), 1, 4096 },
 	{ "service", "max_clients_per_user", parse_int, F(service_max_per_uid), 1, 4096 },
+	{ "authd", "listen", parse_listen, F(authd_listen), 0, 0 },
+	{ "authd", "cert_header", parse_header_name, F(authd_cert_header), 0, 0 },
+	{ "authd", "chain_header", parse_header_name, F(authd_chain_header), 0, 0 },
+	{ "authd", "min_loa", parse_int, F(authd_min_loa), 1, 4 },
+	{ "authd", "allowed_orgs", parse_word_list, F(authd_allowed_orgs), 0, 0 },
+	{ "authd", "required_role", parse_string, F(authd_required_role), 0, 0 },
+	{ "authd", "threads", parse_int, F(authd_threads), 1, 64 },
+	{ "authd", "max_connections", parse_int, F(authd_max_connections), 1, 65536 },
 };
 #undef F
 
@@ -741,6 +795,8 @@ set_defaults(struct siths_config *cfg)
 	cfg->service_timeout_ms = 5000;
 	cfg->service_max_clients = 256;
 	cfg->service_max_per_uid = 32;
+	cfg->authd_threads = 4;
+	cfg->authd_max_connections = 1024;
 }
 
 static int
@@ -805,7 +861,8 @@ finish(struct parse_state *st)
 	    dup_default(&cfg->cache_dir, DEFAULT_CACHE_DIR) != 0 ||
 	    dup_default(&cfg->hsa_base, "c=SE") != 0 ||
 	    dup_default(&cfg->service_socket, DEFAULT_SERVICE_SOCKET) != 0 ||
-	    dup_default(&cfg->service_user, DEFAULT_SERVICE_USER) != 0) {
+	    dup_default(&cfg->service_user, DEFAULT_SERVICE_USER) != 0 ||
+	    dup_default(&cfg->authd_cert_header, "X-SSL-Client-Cert") != 0) {
 		set_error(st, SITHS_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -946,6 +1003,11 @@ siths_config_free(struct siths_config **cfgp)
 	free(cfg->service_socket);
 	free(cfg->service_user);
 	free(cfg->service_admin_group);
+	free(cfg->authd_listen);
+	free(cfg->authd_cert_header);
+	free(cfg->authd_chain_header);
+	strlist_free(&cfg->authd_allowed_orgs);
+	free(cfg->authd_required_role);
 	attrs_free(&cfg->attrs);
 	free(cfg);
 	*cfgp = NULL;

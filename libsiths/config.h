@@ -144,6 +144,16 @@ struct siths_config {
 	int service_timeout_ms;        /* a client's whole request */
 	int service_max_clients;       /* sithsd: connections at once */
 	int service_max_per_uid;
+
+	/* [authd]: sithsd's HTTP front for a reverse proxy's auth_request */
+	char *authd_listen;            /* 127.x:PORT, [::1]:PORT or unix:/PATH; NULL: off */
+	char *authd_cert_header;       /* the URL-encoded PEM client certificate */
+	char *authd_chain_header;      /* its chain, the same way; NULL: none */
+	int authd_min_loa;             /* 0: [trust] min_loa */
+	struct siths_strlist authd_allowed_orgs;  /* organisation HSA-ids or numbers */
+	char *authd_required_role;     /* an hsaSystemRole value */
+	int authd_threads;
+	int authd_max_connections;
 };
 
 /*

@@ -47,6 +47,7 @@ struct siths_ctx {
 	STACK_OF(X509) *intermediates;
 
 	struct siths_cache *verify_cache; /* validation results by DER digest (verify.c) */
+	unsigned long verify_hits;     /* answers from verify_cache (status); atomic */
 	struct siths_rev *rev;         /* revocation caches and counters (revocation.c) */
 	struct siths_hsa *hsa;         /* directory connection (hsa.c) */
 	struct siths_p11 *p11;         /* token module (p11.c) */

@@ -115,6 +115,8 @@ typedef enum siths_status {
 	SITHS_ERR_POLICY_ROOT_DENIED = -92,
 	SITHS_ERR_POLICY_MAP_FILE = -93,     /* user map unreadable or malformed */
 	SITHS_ERR_POLICY_UNKNOWN_USER = -94, /* mapped user not in the user database */
+	SITHS_ERR_POLICY_ORG_NOT_ALLOWED = -95, /* the organisation is not among the allowed */
+	SITHS_ERR_POLICY_ROLE_MISSING = -96, /* the required hsaSystemRole is absent */
 
 	/* the validation service (sithsd) */
 	SITHS_ERR_SERVICE_UNAVAILABLE = -100, /* sithsd cannot be reached */

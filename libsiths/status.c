@@ -70,8 +70,9 @@ local_report(siths_ctx *ctx, char **json)
 	    "in this process" : "not yet"));
 	json_object_set_new(o, "directory", directory_report(ctx));
 	json_object_set_new(o, "revocation", revocation_report(ctx, now));
-	json_object_set_new(o, "validation", json_pack("{s:I}", "cached",
-	    (json_int_t)siths_cache_count(ctx->verify_cache)));
+	json_object_set_new(o, "validation", json_pack("{s:I, s:I}", "cached",
+	    (json_int_t)siths_cache_count(ctx->verify_cache), "cache_hits",
+	    (json_int_t)__atomic_load_n(&ctx->verify_hits, __ATOMIC_RELAXED)));
 	*json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return *json != NULL ? 0 : siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");

@@ -429,6 +429,7 @@ siths_verify_cert(siths_ctx *ctx, const unsigned char *der, size_t len,
 	use_cache = cacheable(opts) && der != NULL && len > 0 && len <= SITHS_CERT_MAX_DER &&
 	    cache_key(der, len, opts, key) == 0;
 	if (use_cache && siths_cache_get(ctx->verify_cache, key, time(NULL), &hit) == 0) {
+		__atomic_add_fetch(&ctx->verify_hits, 1, __ATOMIC_RELAXED);
 		*out = hit;
 		if ((*out)->rev_source != SITHS_REV_SOURCE_NONE)
 			(*out)->rev_source = SITHS_REV_SOURCE_CACHE;

@@ -1,8 +1,9 @@
 /*
  * main.c - sithsd, the host's resident validator: one siths_ctx for its
  * life (trust store, caches in memory and on disk, the directory pool and
- * credentials), answering libsiths clients on a Unix socket. It never
- * touches a card and never sees a PIN.
+ * credentials), answering libsiths clients on a Unix socket and, with
+ * [authd] listen, a reverse proxy's forward authentication over HTTP
+ * (httpfront.c). It never touches a card and never sees a PIN.
  *
  *   sithsd [--config FILE] [--socket PATH] [--foreground]
  *
@@ -35,6 +36,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "hsa.h"
+#include "httpfront.h"
 #include "server.h"
 #include "siths.h"
 #include "sithsd.h"
@@ -304,6 +306,7 @@ run(struct sithsd *d, int sfd)
 int
 main(int argc, char **argv)
 {
+	struct sithsd_front *front = NULL;
 	struct sithsd d;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, got;
@@ -327,11 +330,14 @@ main(int argc, char **argv)
 		goto out;
 	if ((got = take_activated_socket(&d)) < 0 || (got == 0 && make_socket(&d) != 0))
 		goto out;
+	if (sithsd_front_start(&d, &front) != 0)
+		goto out;
 	say(&d, LOG_NOTICE, "sithsd %s listening on %s (config %s)%s", siths_version(),
 	    d.socket_path, d.config_path, d.activated ? ", socket from systemd" : "");
 	sd_notify(0, "READY=1");
 	rc = run(&d, sfd);
 	sd_notify(0, "STOPPING=1");
+	sithsd_front_stop(&front);
 	close(d.listen_fd);
 	if (!d.activated)
 		(void)unlink(d.socket_path);
