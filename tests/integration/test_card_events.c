@@ -604,9 +604,10 @@ test_free_hung_pcscd(void **state)
 	assert_int_equal(kill(pid, SIGCONT), 0);
 	assert_null(ev);
 	fprintf(stderr, "# free() took %.2f s\n", took);
-	/* about 3 s (the deadline); far below "hangs" */
+	/* about 3 s (the deadline), and far below "hangs": the bound above is
+	 * loose, as these shared machines can be slow by seconds under load */
 	assert_true(took >= 2.5);
-	assert_true(took < 6.0);
+	assert_true(took < 20.0);
 	assert_non_null(strstr(log_text, "did not stop within 3000 ms"));
 	/* pcscd answers again, and the watcher left behind ends on its own */
 	assert_true(wait_present(READER0, 1, EVENT_WAIT_MS));
