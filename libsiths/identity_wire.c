@@ -32,6 +32,23 @@ is_service_field(const char *name)
 	return strncmp(name, "svc_", 4) == 0;
 }
 
+/* The string fields a login-only form keeps (SITHS_WIRE_LOGIN_ONLY). */
+static int
+is_login_field(const char *name)
+{
+	static const char *const keep[] = { "hsa_id", "cert_sha256", "cert_subject", "cert_issuer",
+		"cert_not_after", "given_name", "surname", "display_name", "org_name", "org_hsa_id",
+		"org_number", "municipality_code", "municipality_name", "county_code", "county_name",
+		NULL };
+	size_t i;
+
+	for (i = 0; keep[i] != NULL; i++) {
+		if (strcmp(name, keep[i]) == 0)
+			return 1;
+	}
+	return is_service_field(name);
+}
+
 static json_int_t
 number_get(const struct siths_identity *id, size_t i)
 {
@@ -108,7 +125,8 @@ siths_identity_wire(const struct siths_identity *id, unsigned int flags)
 		value = siths_identity_field_value(id, i);
 		if (value == NULL || (is_service_field(name) && !(flags & SITHS_WIRE_SERVICE)) ||
 		    (strcmp(name, "personal_number") == 0 &&
-		    !(flags & SITHS_WIRE_PERSONAL_NUMBER)))
+		    !(flags & SITHS_WIRE_PERSONAL_NUMBER)) ||
+		    ((flags & SITHS_WIRE_LOGIN_ONLY) && !is_login_field(name)))
 			continue;
 		r = json_object_set_new(o, name, json_string(value));
 	}
@@ -119,8 +137,9 @@ siths_identity_wire(const struct siths_identity *id, unsigned int flags)
 		    json_object_set_new(o, "svc_map_status", json_integer(id->svc_map_status));
 	if (r == 0)
 		r = json_object_set_new(o, "policies", siths_json_strings(id->policies,
-		    id->n_policies)) ||
-		    json_object_set_new(o, "roles", siths_json_strings(id->roles, id->n_roles)) ||
+		    id->n_policies));
+	if (r == 0 && !(flags & SITHS_WIRE_LOGIN_ONLY))
+		r = json_object_set_new(o, "roles", siths_json_strings(id->roles, id->n_roles)) ||
 		    json_object_set_new(o, "units", siths_json_strings(id->units, id->n_units)) ||
 		    json_object_set_new(o, "commissions", commissions_wire(id));
 	if (r != 0) {

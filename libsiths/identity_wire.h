@@ -17,6 +17,9 @@
 enum {
 	SITHS_WIRE_PERSONAL_NUMBER = 1 << 0,    /* include it (root callers, the store) */
 	SITHS_WIRE_SERVICE = 1 << 1,            /* include sithsd's mapping (svc_*) */
+	/* only what a login needs: who, the certificate, the organisation; not
+	 * mail, titles, dates, the DN, units, roles, commissions */
+	SITHS_WIRE_LOGIN_ONLY = 1 << 2,
 };
 
 /* A JSON array of the n strings of v (identity.c); NULL when out of memory. */

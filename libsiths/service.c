@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "config.h"
@@ -167,7 +168,8 @@ siths_service_answer_status(const siths_ctx *ctx, const json_t *answer)
 	if (code == 0)
 		return 0;
 	/* a status of the library's own numbering; anything else is no answer */
-	if (code > 0 || code < -1000 || strcmp(siths_status_name((int)code), "unknown status") == 0)
+	if (code > 0 || code < -1000 || strcmp(siths_status_name((int)code),
+	    "SITHS_ERR_UNKNOWN") == 0)
 		return siths_fail(ctx, SITHS_ERR_SERVICE_PROTOCOL,
 		    "sithsd answered with an unknown status %lld", (long long)code);
 	return siths_fail(ctx, (int)code, "%s", msg != NULL ? msg : "");
@@ -255,6 +257,29 @@ verify_request(const unsigned char *der, size_t len, const siths_verify_opts *op
 	return req;
 }
 
+/*
+ * Is id sithsd's answer about der? A sithsd that mixed up its answers (a
+ * bug) must not log one person in as another: the fingerprint it reports
+ * must be the certificate's that was sent.
+ */
+static int
+answer_fits(const siths_ctx *ctx, const unsigned char *der, size_t len,
+    const struct siths_identity *id)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (EVP_Digest(der, len, md, &n, EVP_sha256(), NULL) != 1)
+		return siths_fail(ctx, SITHS_ERR_INTERNAL, "cannot hash the certificate");
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (id->cert_sha256 == NULL || strcmp(id->cert_sha256, hex) != 0)
+		return siths_fail(ctx, SITHS_ERR_SERVICE_PROTOCOL,
+		    "sithsd answered about another certificate than the one sent");
+	return 0;
+}
+
 int
 siths_service_verify(siths_ctx *ctx, const unsigned char *der, size_t len,
     const siths_verify_opts *opts, int login, struct siths_identity **out)
@@ -265,8 +290,9 @@ siths_service_verify(siths_ctx *ctx, const unsigned char *der, size_t len,
 	*out = NULL;
 	if (der == NULL || len == 0 || len > SITHS_SVC_REQUEST_MAX / 2)
 		return siths_fail(ctx, SITHS_ERR_CERT_PARSE, "no certificate, or one too large");
-	if ((r = ask(ctx, verify_request(der, len, opts, login), &answer)) == 0)
-		r = identity_of(ctx, answer, out);
+	if ((r = ask(ctx, verify_request(der, len, opts, login), &answer)) == 0 &&
+	    (r = identity_of(ctx, answer, out)) == 0 && (r = answer_fits(ctx, der, len, *out)) != 0)
+		siths_identity_free(out);
 	json_decref(answer);
 	return r;
 }

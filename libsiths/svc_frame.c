@@ -118,7 +118,9 @@ siths_frame_recv(int fd, size_t max, const struct timespec *deadline, json_t **o
 		return r == SITHS_FRAME_TRUNCATED && got == 0 ? SITHS_FRAME_CLOSED : r;
 	len = (size_t)head[0] << 24 | (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
 	/* refused before a byte of it is read, or memory is given for it */
-	if (len == 0 || len > max)
+	if (len == 0)
+		return SITHS_FRAME_MALFORMED;
+	if (len > max)
 		return SITHS_FRAME_TOO_LARGE;
 	if ((body = malloc(len)) == NULL)
 		return SITHS_FRAME_IO;

@@ -1,6 +1,7 @@
 /*
  * access.c - who may ask sithsd what (the rule is in access.h).
  */
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -14,14 +15,19 @@
 /* Supplementary groups looked at per caller; more is no longer a person. */
 #define ACCESS_MAX_GROUPS 256
 
+/* getgrnam_r/getpwuid_r with a buffer that grows for large entries (up to 1 MiB). */
+#define ACCESS_BUF_MAX (1024 * 1024)
+
 /* [service] admin_group as a gid; 0 with *gid, or -1 when unset or unknown. */
 static int
 admin_gid(const siths_ctx *ctx, gid_t *gid)
 {
 	const char *name = ctx->cfg->service_admin_group;
 	struct group gr, *res = NULL;
-	char buf[4096], *end;
+	size_t len;
+	char *buf = NULL, *end;
 	long n;
+	int r = ERANGE;
 
 	if (name == NULL)
 		return -1;
@@ -30,40 +36,51 @@ admin_gid(const siths_ctx *ctx, gid_t *gid)
 		*gid = (gid_t)n;
 		return 0;
 	}
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return -1;
-	*gid = gr.gr_gid;
-	return 0;
+	for (len = 4096; r == ERANGE && len <= ACCESS_BUF_MAX; len *= 4) {
+		free(buf);
+		if ((buf = malloc(len)) == NULL)
+			return -1;
+		r = getgrnam_r(name, &gr, buf, len, &res);
+	}
+	if (r == 0 && res != NULL)
+		*gid = gr.gr_gid;
+	free(buf);
+	return r == 0 && res != NULL ? 0 : -1;
 }
 
-/* Is uid (primary group gid) a member of want, by the user database? */
+/*
+ * Is uid a member of want by the user database (its primary group and its
+ * supplementary groups)? The connecting process's own gid is not asked: a
+ * setgid program is no member.
+ */
 static int
-member_of(uid_t uid, gid_t gid, gid_t want)
+member_of(uid_t uid, gid_t want)
 {
 	struct passwd pw, *res = NULL;
 	gid_t groups[ACCESS_MAX_GROUPS];
-	char buf[4096];
-	int n = ACCESS_MAX_GROUPS, i;
+	size_t len;
+	char *buf = NULL;
+	int n = ACCESS_MAX_GROUPS, i, r = ERANGE, found = 0;
 
-	if (gid == want)
-		return 1;
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return 0;
-	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (groups[i] == want)
-			return 1;
+	for (len = 4096; r == ERANGE && len <= ACCESS_BUF_MAX; len *= 4) {
+		free(buf);
+		if ((buf = malloc(len)) == NULL)
+			return 0;
+		r = getpwuid_r(uid, &pw, buf, len, &res);
 	}
-	return 0;
+	if (r == 0 && res != NULL && getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0) {
+		for (i = 0; i < n && !found; i++)
+			found = groups[i] == want;
+	}
+	free(buf);
+	return found;
 }
 
 int
-sithsd_caller_from_socket(siths_ctx *ctx, int fd, struct sithsd_caller *c)
+sithsd_caller_from_socket(int fd, struct sithsd_caller *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	gid_t want;
 
 	memset(c, 0, sizeof(*c));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
@@ -71,22 +88,38 @@ sithsd_caller_from_socket(siths_ctx *ctx, int fd, struct sithsd_caller *c)
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	c->admin = cred.uid == 0 ||
-	    (admin_gid(ctx, &want) == 0 && member_of(cred.uid, cred.gid, want));
 	return 0;
 }
 
 int
-sithsd_access_allowed(const struct sithsd_caller *c, const char *op, int no_revocation)
+sithsd_caller_admin(siths_ctx *ctx, struct sithsd_caller *c)
 {
-	if (strcmp(op, "ping") == 0 || strcmp(op, "login") == 0)
+	gid_t want;
+
+	if (!c->judged) {
+		c->admin = c->uid == 0 || (admin_gid(ctx, &want) == 0 && member_of(c->uid, want));
+		c->judged = 1;
+	}
+	return c->admin;
+}
+
+int
+sithsd_access_allowed(siths_ctx *ctx, struct sithsd_caller *c, const char *op, int uncached)
+{
+	if (strcmp(op, "ping") == 0)
 		return 1;
-	if (strcmp(op, "verify") == 0)
-		return !no_revocation || c->admin;
+	if (strcmp(op, "verify") == 0 || strcmp(op, "login") == 0)
+		return !uncached || sithsd_caller_admin(ctx, c);
 	if (strcmp(op, "resolve") == 0 || strcmp(op, "map") == 0 || strcmp(op, "status") == 0 ||
 	    strcmp(op, "flush") == 0)
-		return c->admin;
+		return sithsd_caller_admin(ctx, c);
 	return 0;
+}
+
+int
+sithsd_access_whole_entry(siths_ctx *ctx, struct sithsd_caller *c)
+{
+	return sithsd_caller_admin(ctx, c);
 }
 
 int

@@ -145,10 +145,11 @@ map_into(siths_ctx *ctx, struct siths_identity *id)
 
 /* A success answer carrying id, as c may see it. */
 static json_t *
-answer_identity(const struct sithsd_caller *c, const struct siths_identity *id)
+answer_identity(siths_ctx *ctx, struct sithsd_caller *c, const struct siths_identity *id)
 {
 	unsigned int flags = SITHS_WIRE_SERVICE |
-	    (sithsd_access_personal_number(c) ? SITHS_WIRE_PERSONAL_NUMBER : 0);
+	    (sithsd_access_personal_number(c) ? SITHS_WIRE_PERSONAL_NUMBER : 0) |
+	    (sithsd_access_whole_entry(ctx, c) ? 0 : SITHS_WIRE_LOGIN_ONLY);
 	json_t *a = answer_new(0, "");
 
 	if (a != NULL && json_object_set_new(a, "identity", siths_identity_wire(id, flags)) != 0) {
@@ -159,7 +160,7 @@ answer_identity(const struct sithsd_caller *c, const struct siths_identity *id)
 }
 
 static json_t *
-do_verify(siths_ctx *ctx, const struct sithsd_caller *c, const json_t *req, int login,
+do_verify(siths_ctx *ctx, struct sithsd_caller *c, const json_t *req, int login,
     char *what, size_t whatlen)
 {
 	siths_verify_opts *opts = NULL;
@@ -179,10 +180,11 @@ do_verify(siths_ctx *ctx, const struct sithsd_caller *c, const json_t *req, int 
 		a = refuse(r, r == SITHS_ERR_NOMEM ? "out of memory" : why);
 		goto out;
 	}
-	if (!sithsd_access_allowed(c, "verify", json_is_true(json_object_get(req,
-	    "no_revocation")))) {
-		a = refuse(SITHS_ERR_SERVICE_DENIED, "skipping revocation is for root and "
-		    "[service] admin_group");
+	/* what skips the caches costs sithsd a fetch each time: not for everyone */
+	if (!sithsd_access_allowed(ctx, c, "verify", json_is_true(json_object_get(req,
+	    "no_revocation")) || json_integer_value(json_object_get(req, "at")) > 0)) {
+		a = refuse(SITHS_ERR_SERVICE_DENIED, "skipping revocation or validating at "
+		    "another time is for root and [service] admin_group");
 		goto out;
 	}
 	r = login ? siths_login_cert(ctx, der, len, opts, &id) :
@@ -192,7 +194,7 @@ do_verify(siths_ctx *ctx, const struct sithsd_caller *c, const json_t *req, int 
 	snprintf(what, whatlen, "%s %s", login ? "login" : "verify",
 	    id != NULL && siths_identity_hsa_id(id) != NULL ? siths_identity_hsa_id(id) :
 	    "(certificate)");
-	a = r == 0 ? answer_identity(c, id) : answer_status(ctx, r);
+	a = r == 0 ? answer_identity(ctx, c, id) : answer_status(ctx, r);
 out:
 	siths_identity_free(&id);
 	siths_verify_opts_free(&opts);
@@ -202,7 +204,7 @@ out:
 
 /* A person by HSA-id, mapped; for resolve the identity, for map the login name. */
 static json_t *
-do_lookup(siths_ctx *ctx, const struct sithsd_caller *c, const json_t *req, int map,
+do_lookup(siths_ctx *ctx, struct sithsd_caller *c, const json_t *req, int map,
     char *what, size_t whatlen)
 {
 	const char *hsa_id = get_string(req, "hsa_id", HANDLER_HSA_ID_MAX);
@@ -217,7 +219,7 @@ do_lookup(siths_ctx *ctx, const struct sithsd_caller *c, const json_t *req, int 
 		return answer_status(ctx, r);
 	map_into(ctx, id);
 	if (!map) {
-		a = answer_identity(c, id);
+		a = answer_identity(ctx, c, id);
 	} else if (id->svc_map_status != 0) {
 		a = refuse(id->svc_map_status, id->svc_map_message);
 	} else {
@@ -271,7 +273,7 @@ do_flush(siths_ctx *ctx, const json_t *req, char *what, size_t whatlen)
 }
 
 json_t *
-sithsd_handle(struct sithsd *d, const struct sithsd_caller *c, const json_t *req, char *what,
+sithsd_handle(struct sithsd *d, struct sithsd_caller *c, const json_t *req, char *what,
     size_t whatlen)
 {
 	const json_t *v = json_object_get(req, "v");
@@ -288,12 +290,14 @@ sithsd_handle(struct sithsd *d, const struct sithsd_caller *c, const json_t *req
 	    strcmp(op, "resolve") != 0 && strcmp(op, "map") != 0 && strcmp(op, "status") != 0 &&
 	    strcmp(op, "flush") != 0)
 		return refuse(SITHS_ERR_SERVICE_PROTOCOL, "op: not an operation of sithsd");
-	if (!sithsd_access_allowed(c, op, 0))
-		return refuse(SITHS_ERR_SERVICE_DENIED, "lookups by HSA-id, status and flushing "
-		    "are for root and [service] admin_group");
 	if (strcmp(op, "ping") == 0)
 		return answer_new(0, siths_version());
 	held = sithsd_ctx_hold(d);
+	if (!sithsd_access_allowed(held->ctx, c, op, 0)) {
+		sithsd_ctx_release(d, held);
+		return refuse(SITHS_ERR_SERVICE_DENIED, "lookups by HSA-id, status and flushing "
+		    "are for root and [service] admin_group");
+	}
 	if (strcmp(op, "verify") == 0 || strcmp(op, "login") == 0)
 		a = do_verify(held->ctx, c, req, strcmp(op, "login") == 0, what, whatlen);
 	else if (strcmp(op, "resolve") == 0 || strcmp(op, "map") == 0)

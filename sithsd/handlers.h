@@ -16,7 +16,7 @@
  * "code" and "status" (the status name), "message", and what the operation
  * gives. what receives a line for the log: the operation and its subject.
  */
-json_t *sithsd_handle(struct sithsd *d, const struct sithsd_caller *c, const json_t *req,
+json_t *sithsd_handle(struct sithsd *d, struct sithsd_caller *c, const json_t *req,
     char *what, size_t whatlen);
 
 #endif

@@ -40,6 +40,7 @@
 #include "server.h"
 #include "siths.h"
 #include "sithsd.h"
+#include "timeutil.h"
 
 #ifndef SITHS_DEFAULT_CONFIG
 #define SITHS_DEFAULT_CONFIG "/etc/siths/siths.conf"
@@ -259,6 +260,7 @@ static int
 take_settings(struct sithsd *d)
 {
 	const struct siths_config *cfg = d->current->ctx->cfg;
+	int i;
 
 	d->max_clients = cfg->service_max_clients;
 	d->max_per_uid = cfg->service_max_per_uid;
@@ -266,7 +268,26 @@ take_settings(struct sithsd *d)
 	if (d->socket_path == NULL && (d->socket_path = strdup(cfg->service_socket)) == NULL)
 		return -1;
 	d->uids = calloc((size_t)d->max_clients, sizeof(*d->uids));
-	return d->uids != NULL ? 0 : -1;
+	d->conn_fds = malloc((size_t)d->max_clients * sizeof(*d->conn_fds));
+	if (d->uids == NULL || d->conn_fds == NULL)
+		return -1;
+	for (i = 0; i < d->max_clients; i++)
+		d->conn_fds[i] = -1;
+	return 0;
+}
+
+/* Keep the disk store within its bounds, every SITHSD_HOUSEKEEPING_MS however busy. */
+static void
+housekeeping(struct sithsd *d, struct timespec *next)
+{
+	struct sithsd_ctx *held;
+
+	if (siths_deadline_left_ms(next) > 0)
+		return;
+	held = sithsd_ctx_hold(d);
+	siths_hsa_disk_prune(held->ctx);
+	sithsd_ctx_release(d, held);
+	siths_deadline_in(next, SITHSD_HOUSEKEEPING_MS);
 }
 
 /* Connections and signals until SIGTERM or SIGINT; 0, or 1 on a failure. */
@@ -275,19 +296,17 @@ run(struct sithsd *d, int sfd)
 {
 	struct pollfd p[2] = { { d->listen_fd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
 	struct signalfd_siginfo si;
-	struct sithsd_ctx *held;
+	struct timespec next;
 	int n;
 
+	siths_deadline_in(&next, SITHSD_HOUSEKEEPING_MS);
 	for (;;) {
-		n = poll(p, 2, SITHSD_HOUSEKEEPING_MS);
+		n = poll(p, 2, siths_deadline_left_ms(&next) + 1);
 		if (n < 0 && errno != EINTR)
 			return 1;
-		if (n == 0) {
-			held = sithsd_ctx_hold(d);
-			siths_hsa_disk_prune(held->ctx);
-			sithsd_ctx_release(d, held);
+		housekeeping(d, &next);
+		if (n <= 0)
 			continue;
-		}
 		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				reload(d);
@@ -303,11 +322,16 @@ run(struct sithsd *d, int sfd)
 	}
 }
 
+/*
+ * The daemon's state outlives main()'s frame: a connection thread still
+ * finishing its answer when the process exits must not find it gone.
+ */
+static struct sithsd d;
+
 int
 main(int argc, char **argv)
 {
 	struct sithsd_front *front = NULL;
-	struct sithsd d;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, got;
 
@@ -351,10 +375,15 @@ out:
 	pthread_mutex_lock(&d.lock);
 	got = d.n_clients;
 	pthread_mutex_unlock(&d.lock);
-	/* connections still served hold the context: it is theirs to free then */
-	if (d.current != NULL && got == 0)
+	if (got > 0) {
+		/* a connection still busy past the drain: leave without freeing what it uses */
+		say(&d, LOG_WARNING, "%d connections still busy; exiting without waiting", got);
+		_exit(rc);
+	}
+	if (d.current != NULL)
 		sithsd_ctx_release(&d, d.current);
 	free(d.uids);
+	free(d.conn_fds);
 	free(d.socket_path);
 	return rc;
 }

@@ -32,8 +32,30 @@
 struct conn {
 	struct sithsd *d;
 	int fd;
+	int slot;                       /* in d->conn_fds */
 	struct sithsd_caller caller;
 };
+
+/* Remember fd (or with -1, forget *slot) so that a stop can wake it; under d->lock. */
+static void
+track_fd(struct sithsd *d, int fd, int *slot)
+{
+	int i;
+
+	if (fd == -1) {
+		if (*slot >= 0)
+			d->conn_fds[*slot] = -1;
+		*slot = -1;
+		return;
+	}
+	for (i = 0; i < d->max_clients; i++) {
+		if (d->conn_fds[i] == -1) {
+			d->conn_fds[i] = fd;
+			*slot = i;
+			return;
+		}
+	}
+}
 
 /* Count c in (1) or out (-1); 0, or -1 when a limit refuses it. Under d->lock. */
 static int
@@ -107,14 +129,17 @@ serve(void *arg)
 {
 	struct conn *c = arg;
 	struct timespec deadline;
-	json_t *req, *answer;
+	json_t *req = NULL, *answer = NULL;
 	char what[160];
 	int fr;
 
 	for (;;) {
 		siths_deadline_in(&deadline, c->d->timeout_ms);
-		if ((fr = siths_frame_recv(c->fd, SITHS_SVC_REQUEST_MAX, &deadline, &req)) != 0) {
-			if (fr != SITHS_FRAME_CLOSED && fr != SITHS_FRAME_TIMEOUT)
+		if ((fr = siths_frame_recv(c->fd, SITHS_SVC_REQUEST_MAX, &deadline, &req)) != 0 ||
+		    __atomic_load_n(&c->d->stopping, __ATOMIC_RELAXED)) {
+			json_decref(req);
+			req = NULL;
+			if (fr < 0 && fr != SITHS_FRAME_TIMEOUT)
 				log_dropped(c->d, c, fr);
 			break;
 		}
@@ -128,8 +153,9 @@ serve(void *arg)
 		if (fr != 0)
 			break;
 	}
-	close(c->fd);
 	pthread_mutex_lock(&c->d->lock);
+	track_fd(c->d, -1, &c->slot);
+	close(c->fd);
 	count_client(c->d, c->caller.uid, -1);
 	pthread_mutex_unlock(&c->d->lock);
 	free(c);
@@ -159,23 +185,22 @@ start_thread(struct conn *c)
 int
 sithsd_accept(struct sithsd *d)
 {
-	struct sithsd_ctx *held;
+	struct sithsd_ctx *held = NULL;
 	struct conn *c = NULL;
 	int fd, ok;
 
 	if ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1)
 		return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -1;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/* the kernel's word only: the limits come before any slower judgement */
+	if ((c = calloc(1, sizeof(*c))) == NULL || sithsd_caller_from_socket(fd, &c->caller) != 0)
 		goto fail;
 	c->d = d;
 	c->fd = fd;
-	held = sithsd_ctx_hold(d);
-	ok = sithsd_caller_from_socket(held->ctx, fd, &c->caller) == 0;
-	sithsd_ctx_release(d, held);
-	if (!ok)
-		goto fail;
+	c->slot = -1;
 	pthread_mutex_lock(&d->lock);
 	ok = !d->stopping && count_client(d, c->caller.uid, 1) == 0;
+	if (ok)
+		track_fd(d, fd, &c->slot);
 	pthread_mutex_unlock(&d->lock);
 	if (!ok) {
 		held = sithsd_ctx_hold(d);
@@ -187,6 +212,7 @@ sithsd_accept(struct sithsd *d)
 	}
 	if (start_thread(c) != 0) {
 		pthread_mutex_lock(&d->lock);
+		track_fd(d, -1, &c->slot);
 		count_client(d, c->caller.uid, -1);
 		pthread_mutex_unlock(&d->lock);
 		goto fail;
@@ -202,6 +228,7 @@ void
 sithsd_drain(struct sithsd *d, int ms)
 {
 	struct timespec until;
+	int i;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
@@ -211,7 +238,12 @@ sithsd_drain(struct sithsd *d, int ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&d->lock);
-	d->stopping = 1;
+	__atomic_store_n(&d->stopping, 1, __ATOMIC_RELAXED);
+	/* wake every connection waiting for a request: it ends after its answer */
+	for (i = 0; i < d->max_clients; i++) {
+		if (d->conn_fds[i] != -1)
+			(void)shutdown(d->conn_fds[i], SHUT_RD);
+	}
 	while (d->n_clients > 0 && pthread_cond_timedwait(&d->idle, &d->lock, &until) == 0)
 		;
 	pthread_mutex_unlock(&d->lock);

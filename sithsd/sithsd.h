@@ -36,17 +36,19 @@ struct sithsd {
 	struct sithsd_ctx *current;
 	int n_clients;
 	struct sithsd_uid_count *uids;  /* max_clients entries */
+	int *conn_fds;                  /* max_clients entries; -1: free (shut down on stop) */
 	int stopping;
 
 	/* from the first configuration; a reload does not change them */
 	int max_clients, max_per_uid, timeout_ms;
 };
 
-/* A caller, from SO_PEERCRED, judged once per connection (access.c). */
+/* A caller, from SO_PEERCRED; admin judged once, when it first matters (access.c). */
 struct sithsd_caller {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	int judged;                     /* admin has been worked out */
 	int admin;                      /* root, or a member of [service] admin_group */
 };
 
