@@ -144,7 +144,6 @@ answer_auth(struct sithsd_front *f, struct MHD_Connection *c)
 	struct sithsd_verdict v;
 	struct timespec t0, t1;
 	enum MHD_Result r;
-	char body[640];
 	long us;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -156,11 +155,14 @@ answer_auth(struct sithsd_front *f, struct MHD_Connection *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 	count(f, &v, us);
-	siths_info(held->ctx, "authd: %d %s %s%s%s", v.http, siths_status_name(v.status),
+	/* refusals and outages are worth a line each; a success at debug level */
+	siths_log(held->ctx, v.http == 200 ? SITHS_LOG_DEBUG : SITHS_LOG_INFO,
+	    "authd: %d %s %s%s%s", v.http, siths_status_name(v.status),
 	    v.id != NULL ? siths_identity_hsa_id(v.id) : "", v.message[0] != '\0' ? ": " : "",
 	    v.message);
-	snprintf(body, sizeof(body), "%s\n", siths_status_name(v.status));
-	r = respond(c, v.http, "text/plain; charset=utf-8", body, &v);
+	/* no body: the status is in the headers, and nginx keeps an upstream
+	 * connection for the next subrequest only when there is nothing to read */
+	r = respond(c, v.http, "text/plain; charset=utf-8", "", &v);
 	sithsd_verdict_clear(&v);
 	sithsd_ctx_release(f->d, held);
 	return r;
