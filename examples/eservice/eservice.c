@@ -253,18 +253,26 @@ category_text(const char *c)
 	    "nyanländ med uppehållstillstånd";
 }
 
+/* A child's row up to its start: name, born, category, start (columns 1-4). */
 static void
-row_current(void *cls, const char *const *c, int n)
+child_cells(struct page *p, const char *const *c)
 {
-	struct page *p = cls;
-
 	emit(p, "<tr><td>");
 	emit_text(p, c[1]);
 	emit(p, "</td><td>");
 	emit_text(p, c[2]);
 	emit(p, "</td><td>%s</td><td>", category_text(c[3]));
 	emit_text(p, c[4]);
-	emit(p, "</td><td><a href=\"/anmal?barn=%ld\">Anmäl ändring</a></td></tr>\n",
+	emit(p, "</td>");
+}
+
+static void
+row_current(void *cls, const char *const *c, int n)
+{
+	struct page *p = cls;
+
+	child_cells(p, c);
+	emit(p, "<td><a href=\"/anmal?barn=%ld\">Anmäl ändring</a></td></tr>\n",
 	    strtol(c[0], NULL, 10));
 }
 
@@ -273,13 +281,8 @@ row_ended(void *cls, const char *const *c, int n)
 {
 	struct page *p = cls;
 
-	emit(p, "<tr><td>");
-	emit_text(p, c[1]);
-	emit(p, "</td><td>");
-	emit_text(p, c[2]);
-	emit(p, "</td><td>%s</td><td>", category_text(c[3]));
-	emit_text(p, c[4]);
-	emit(p, "</td><td>");
+	child_cells(p, c);
+	emit(p, "<td>");
 	emit_text(p, c[5]);
 	emit(p, "</td></tr>\n");
 }
