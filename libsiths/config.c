@@ -40,7 +40,7 @@ struct parse_state {
 	int status;              /* first error, 0 if none */
 	char *err;
 	size_t errlen;
-	unsigned char seen[128];  /* per key_table entry: given already */
+	unsigned char seen[136];  /* per key_table entry: given already */
 };
 
 struct key_spec;
@@ -660,6 +660,9 @@ static const struct key_spec key_table[] = {
 	{ "card", "pinpad_timeout_ms", parse_int, F(pinpad_timeout_ms), 1000, 600000 },
 	{ "pam", "user_map", parse_user_map, F(user_map), 0, 0 },
 	{ "pam", "allow_root", parse_bool, F(allow_root), 0, 0 },
+	{ "pam", "allowed_orgs", parse_word_list, F(pam_allowed_orgs), 0, 0 },
+	{ "pam", "required_role", parse_string, F(pam_required_role), 0, 0 },
+	{ "pam", "min_loa", parse_int, F(pam_min_loa), 1, 4 },
 	{ "service", "mode", parse_service_mode, F(service_mode), 0, 0 },
 	{ "service", "socket", parse_path, F(service_socket), 0, 0 },
 	{ "service", "user", parse_account, F(service_user), 0, 0 },
@@ -1008,6 +1011,8 @@ siths_config_free(struct siths_config **cfgp)
 	free(cfg->authd_chain_header);
 	strlist_free(&cfg->authd_allowed_orgs);
 	free(cfg->authd_required_role);
+	strlist_free(&cfg->pam_allowed_orgs);
+	free(cfg->pam_required_role);
 	attrs_free(&cfg->attrs);
 	free(cfg);
 	*cfgp = NULL;

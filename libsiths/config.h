@@ -135,6 +135,9 @@ struct siths_config {
 	char *user_map;                /* as written: file:PATH or attr:NAME */
 	char *user_map_attr;           /* attr:'s NAME, else NULL: a file map */
 	int allow_root;
+	struct siths_strlist pam_allowed_orgs;  /* organisation HSA-ids or numbers; none: any */
+	char *pam_required_role;       /* an hsaSystemRole value */
+	int pam_min_loa;               /* 0: [trust] min_loa */
 
 	/* [service]: sithsd, the resident validator */
 	int service_mode;              /* enum siths_service_mode */

@@ -435,6 +435,18 @@ SITHS_API char *siths_identity_to_json(const siths_identity *id);
  * against the user database and allow_root. *login is allocated.
  */
 SITHS_API int siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login);
+/*
+ * The user map read backwards: the (first) HSA-id the map file maps to
+ * login; *hsa_id is allocated. SITHS_ERR_POLICY_NO_MAPPING when none does,
+ * or with user_map = attr: (which cannot be read backwards).
+ */
+SITHS_API int siths_map_user_hsa_id(siths_ctx *ctx, const char *login, char **hsa_id);
+/*
+ * [pam] allowed_orgs, required_role and (with have_cert) min_loa, judged
+ * for id: 0, SITHS_ERR_POLICY_ORG_NOT_ALLOWED, SITHS_ERR_POLICY_ROLE_MISSING
+ * or SITHS_ERR_CERT_LOA_TOO_LOW.
+ */
+SITHS_API int siths_check_policy(siths_ctx *ctx, const siths_identity *id, int have_cert);
 
 /* "0.1.0" */
 SITHS_API const char *siths_version(void);

@@ -51,10 +51,13 @@ next_word(const char **p, const char **word)
 	return len;
 }
 
-/* Find hsa_id in the map text; *login allocated when found, else NULL. */
+/*
+ * Find hsa_id in the map text; *login allocated when found, else NULL.
+ * backwards: hsa_id is a login name, and *login receives its first HSA-id.
+ */
 static int
 search_map(const siths_ctx *ctx, const char *path, char *text, const char *hsa_id,
-    char **login)
+    char **login, int backwards)
 {
 	const char *p, *id, *name, *extra;
 	char *line, *next, *hash;
@@ -75,6 +78,12 @@ search_map(const siths_ctx *ctx, const char *path, char *text, const char *hsa_i
 		if (namelen == 0 || next_word(&p, &extra) != 0 || !login_name_valid(name, namelen))
 			return siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE,
 			    "%s:%d: expected 'HSA-ID login-name'", path, lineno);
+		if (backwards) {
+			if (*login == NULL && namelen == strlen(hsa_id) &&
+			    memcmp(name, hsa_id, namelen) == 0 && (*login = strndup(id, idlen)) == NULL)
+				return SITHS_ERR_NOMEM;
+			continue;
+		}
 		if (*login == NULL && idlen == strlen(hsa_id) && memcmp(id, hsa_id, idlen) == 0 &&
 		    (*login = strndup(name, namelen)) == NULL)
 			return SITHS_ERR_NOMEM;
@@ -111,7 +120,7 @@ map_from_file(siths_ctx *ctx, const struct siths_identity *id, const char *path,
 		r = siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE, "user map: %s", err);
 		goto out;
 	}
-	if ((r = search_map(ctx, path, text, id->hsa_id, login)) != 0)
+	if ((r = search_map(ctx, path, text, id->hsa_id, login, 0)) != 0)
 		goto out;
 	if (*login == NULL) {
 		r = siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING, "%s maps no user to %s", path,
@@ -209,5 +218,35 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 	r = 0;
 out:
 	free(name);
+	return r;
+}
+
+int
+siths_map_user_hsa_id(siths_ctx *ctx, const char *login, char **hsa_id)
+{
+	const struct siths_config *cfg;
+	char err[SITHS_ERRMSG_MAX], *text = NULL;
+	const char *path;
+	size_t len = 0;
+	int r;
+
+	if (hsa_id != NULL)
+		*hsa_id = NULL;
+	if (ctx == NULL || (cfg = ctx->cfg) == NULL || login == NULL || hsa_id == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
+	/* an attribute in the directory cannot be read backwards without a search by it */
+	if (cfg->user_map_attr != NULL)
+		return siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING,
+		    "[pam] user_map = attr:%s cannot name the HSA-id of a local user",
+		    cfg->user_map_attr);
+	path = cfg->user_map + strlen("file:");
+	if ((r = siths_read_secure_file(path, SITHS_USERMAP_MAX_BYTES, &text, &len, err,
+	    sizeof(err))) != 0)
+		return siths_fail(ctx, SITHS_ERR_POLICY_MAP_FILE, "user map: %s", err);
+	if ((r = search_map(ctx, path, text, login, hsa_id, 1)) == 0 && *hsa_id == NULL)
+		r = siths_fail(ctx, SITHS_ERR_POLICY_NO_MAPPING, "%s maps no HSA-id to the user %s",
+		    path, login_name_valid(login, strlen(login)) ? login : "(not a login name)");
+	free(text);
 	return r;
 }

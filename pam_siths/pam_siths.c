@@ -15,10 +15,14 @@
 #include <syslog.h>
 
 #define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "authdata.h"
 #include "options.h"
+#include "phases.h"
 #include "siths.h"
 #include "text.h"
 
@@ -398,6 +402,47 @@ export_identity(struct login *l)
 	return PAM_SUCCESS;
 }
 
+void
+pam_siths_authdata_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct pam_siths_authdata *a = data;
+
+	if (a == NULL)
+		return;
+	free(a->der);
+	free(a);
+}
+
+/* For account and session: which certificate, card and reader logged in. */
+static int
+keep_authdata(struct login *l)
+{
+	struct pam_siths_authdata *a = calloc(1, sizeof(*a));
+	const char *s;
+
+	if (a == NULL || siths_card_cert_der(l->card, siths_card_chosen(l->card), &a->der,
+	    &a->der_len) != 0) {
+		free(a);
+		return PAM_BUF_ERR;
+	}
+	snprintf(a->hsa_id, sizeof(a->hsa_id), "%s", siths_identity_hsa_id(l->id));
+	s = siths_identity_org_hsa_id(l->id);
+	snprintf(a->org_hsa_id, sizeof(a->org_hsa_id), "%s", s != NULL ? s : "");
+	s = siths_identity_cert_sha256(l->id);
+	snprintf(a->sha256, sizeof(a->sha256), "%s", s != NULL ? s : "");
+	s = siths_card_token_label(l->card);
+	snprintf(a->token, sizeof(a->token), "%s", s != NULL ? s : "");
+	s = siths_card_reader(l->card);
+	snprintf(a->reader, sizeof(a->reader), "%s", s != NULL ? s : "");
+	a->loa = siths_identity_loa(l->id);
+	a->stale = siths_identity_stale(l->id);
+	if (pam_set_data(l->pamh, PAM_SITHS_AUTHDATA, a, pam_siths_authdata_cleanup) != PAM_SUCCESS) {
+		pam_siths_authdata_cleanup(l->pamh, a, 0);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
 PAM_SITHS_EXPORT int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -415,7 +460,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
 	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
 	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
-	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS) {
+	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS &&
+	    (r = keep_authdata(&l)) == PAM_SUCCESS) {
 		/* the name is the directory's: shown without control characters */
 		siths_text_printable(name, siths_identity_display_name(l.id), sizeof(name) - 1);
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
@@ -432,4 +478,28 @@ PAM_SITHS_EXPORT int
 pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return PAM_SUCCESS;
+}
+
+/*
+ * account: the identity auth left (the certificate, checked again: not
+ * revoked, the person still active in HSA), or without auth in this handle
+ * (sshd with a key, su from root) the user's HSA-id from the user map read
+ * backwards; then [pam] allowed_orgs, required_role and min_loa.
+ */
+PAM_SITHS_EXPORT int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return pam_siths_account(pamh, flags, argc, argv);
+}
+
+PAM_SITHS_EXPORT int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return pam_siths_session(pamh, 1, argc, argv);
+}
+
+PAM_SITHS_EXPORT int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return pam_siths_session(pamh, 0, argc, argv);
 }

@@ -14,6 +14,7 @@
 #include "authcheck.h"
 #include "config.h"
 #include "ctx.h"
+#include "policy.h"
 #include "siths.h"
 #include "svc_frame.h"
 
@@ -147,33 +148,8 @@ chain_opts(const char *chain, siths_verify_opts *opts)
 static int
 policy(const struct siths_config *cfg, const siths_identity *id, struct sithsd_verdict *v)
 {
-	const char *org = siths_identity_org_hsa_id(id), *num = siths_identity_org_number(id);
-	size_t i, n;
-	int min = cfg->authd_min_loa > 0 ? cfg->authd_min_loa : cfg->min_loa, found;
-
-	if (siths_identity_loa(id) < min) {
-		snprintf(v->message, sizeof(v->message), "level of assurance %d, below [authd] "
-		    "min_loa %d", siths_identity_loa(id), min);
-		return SITHS_ERR_CERT_LOA_TOO_LOW;
-	}
-	for (i = 0, found = cfg->authd_allowed_orgs.n == 0; !found &&
-	    i < cfg->authd_allowed_orgs.n; i++)
-		found = (org != NULL && strcmp(org, cfg->authd_allowed_orgs.v[i]) == 0) ||
-		    (num != NULL && strcmp(num, cfg->authd_allowed_orgs.v[i]) == 0);
-	if (!found) {
-		snprintf(v->message, sizeof(v->message), "organisation %s is not in [authd] "
-		    "allowed_orgs", org != NULL ? org : "(none)");
-		return SITHS_ERR_POLICY_ORG_NOT_ALLOWED;
-	}
-	if (cfg->authd_required_role == NULL)
-		return 0;
-	for (i = 0, n = siths_identity_role_count(id); i < n; i++) {
-		if (strcmp(siths_identity_role(id, i), cfg->authd_required_role) == 0)
-			return 0;
-	}
-	snprintf(v->message, sizeof(v->message), "no hsaSystemRole %.200s",
-	    cfg->authd_required_role);
-	return SITHS_ERR_POLICY_ROLE_MISSING;
+	return siths_policy_judge(id, cfg->authd_min_loa > 0 ? cfg->authd_min_loa : cfg->min_loa,
+	    &cfg->authd_allowed_orgs, cfg->authd_required_role, v->message, sizeof(v->message));
 }
 
 /*

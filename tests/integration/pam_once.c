@@ -7,8 +7,12 @@
  *
  * with what the person was told joined by " | ". Service "siths"; the card
  * is SOFTHSM2_CONF's; PAM_ONCE_USER the user asked for (default none),
- * PAM_ONCE_PIN the PIN (default 123456). Exits 0 whatever the result:
- * judging it is the test's.
+ * PAM_ONCE_PIN the PIN (default 123456). PAM_ONCE_OPS picks the phases, in
+ * one handle: "auth" (the default), "auth,account", "account" (account
+ * without auth), "auth,account,session" (also opens and closes a session;
+ * prints token= and reader= from the session's environment); each phase
+ * after the first is reported as account= or session=. Exits 0 whatever
+ * the result: judging it is the test's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +37,9 @@ result_name(int r)
 	case PAM_MAXTRIES: return "PAM_MAXTRIES";
 	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
 	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+	case PAM_ACCT_EXPIRED: return "PAM_ACCT_EXPIRED";
 	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	case -1: return "not-run";
 	default: return "PAM_OTHER";
 	}
 }
@@ -43,10 +49,10 @@ main(void)
 {
 	const char *pin = getenv("PAM_ONCE_PIN") != NULL ? getenv("PAM_ONCE_PIN") : "123456";
 	const char *user = getenv("PAM_ONCE_USER");
-	struct pam_testcase tests[] = {
-		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
-		pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS),
-	};
+	const char *ops = getenv("PAM_ONCE_OPS") != NULL ? getenv("PAM_ONCE_OPS") : "auth";
+	struct pam_testcase tests[6];
+	int n = 0, k, auth = strstr(ops, "auth") != NULL, account = strstr(ops, "account") != NULL,
+	    session = strstr(ops, "session") != NULL;
 	static char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE], infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
 	char *err[MAX_MSGS], *info[MAX_MSGS];
 	const char *pins[2] = { pin, NULL }, *answers[1] = { NULL };
@@ -56,6 +62,23 @@ main(void)
 	pam_handle_t *ph = NULL;
 	int i;
 
+	memset(tests, 0, sizeof(tests));
+	if (auth)
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS);
+	if (account)
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS);
+	if (session) {
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_OPEN_SESSION, PAM_SUCCESS);
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_GETENVLIST, PAM_SUCCESS);
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_CLOSE_SESSION, PAM_SUCCESS);
+	}
+	tests[n++] = (struct pam_testcase)pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS);
+	/* a case libpamtest did not run (it stops at the first unexpected result) says so */
+	for (k = 0; k < n; k++) {
+		if (tests[k].pam_operation != PAMTEST_GETENVLIST &&
+		    tests[k].pam_operation != PAMTEST_KEEPHANDLE)
+			tests[k].op_rv = -1;
+	}
 	memset(&data, 0, sizeof(data));
 	for (i = 0; i < MAX_MSGS; i++) {
 		err[i] = errbuf[i];
@@ -65,11 +88,30 @@ main(void)
 	data.in_echo_on = answers;
 	data.out_err = err;
 	data.out_info = info;
-	(void)run_pamtest("siths", user != NULL && *user != '\0' ? user : NULL, &data, tests,
-	    NULL);
+	(void)_pamtest("siths", user != NULL && *user != '\0' ? user : NULL, &data, tests,
+	    (size_t)n, NULL);
 	printf("result=%s", result_name(tests[0].op_rv));
-	ph = tests[1].case_out.ph;
-	if (tests[0].op_rv == PAM_SUCCESS && ph != NULL) {
+	for (k = 1; k < n - 1; k++) {
+		if (tests[k].pam_operation == PAMTEST_ACCOUNT)
+			printf(" account=%s", result_name(tests[k].op_rv));
+		if (tests[k].pam_operation == PAMTEST_OPEN_SESSION)
+			printf(" session=%s", result_name(tests[k].op_rv));
+		if (tests[k].pam_operation == PAMTEST_CLOSE_SESSION)
+			printf(" close=%s", result_name(tests[k].op_rv));
+		if (tests[k].pam_operation == PAMTEST_GETENVLIST && tests[k].case_out.envlist != NULL) {
+			char **e;
+
+			for (e = tests[k].case_out.envlist; *e != NULL; e++) {
+				if (strncmp(*e, "PKCS11_LOGIN_TOKEN_NAME=", 24) == 0)
+					printf(" token=%s", *e + 24);
+				if (strncmp(*e, "SITHS_READER=", 13) == 0)
+					printf(" reader=%s", *e + 13);
+			}
+			pamtest_free_env(tests[k].case_out.envlist);
+		}
+	}
+	ph = tests[n - 1].case_out.ph;
+	if (auth && tests[0].op_rv == PAM_SUCCESS && ph != NULL) {
 		if (pam_get_item(ph, PAM_USER, &item) == PAM_SUCCESS && item != NULL)
 			printf(" user=%s", (const char *)item);
 		printf(" hsa_id=%s", (v = pam_getenv(ph, "SITHS_HSA_ID")) != NULL ? v : "-");
