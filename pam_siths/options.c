@@ -55,6 +55,30 @@ apply_debug(struct pam_siths_options *opts, const char *value)
 }
 
 static int
+apply_card_only(struct pam_siths_options *opts, const char *value)
+{
+	opts->card_only = 1;
+	return 0;
+}
+
+static int
+apply_quiet(struct pam_siths_options *opts, const char *value)
+{
+	opts->quiet = 1;
+	return 0;
+}
+
+/* The SITHS levels of assurance are 1 to 4. */
+static int
+apply_min_loa(struct pam_siths_options *opts, const char *value)
+{
+	if (value[0] < '1' || value[0] > '4' || value[1] != '\0')
+		return -1;
+	opts->min_loa = value[0] - '0';
+	return 0;
+}
+
+static int
 apply_lang(struct pam_siths_options *opts, const char *value)
 {
 	if (strcmp(value, "sv") == 0)
@@ -71,6 +95,9 @@ static const struct option_spec option_table[] = {
 	{ "reader=", apply_reader },
 	{ "wait_card=", apply_wait_card },
 	{ "lang=", apply_lang },
+	{ "min_loa=", apply_min_loa },
+	{ "card_only", apply_card_only },
+	{ "quiet", apply_quiet },
 	{ "debug", apply_debug },
 };
 

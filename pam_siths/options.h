@@ -16,6 +16,9 @@ struct pam_siths_options {
 	int wait_card_ms;       /* how long to wait for a card to be inserted */
 	int debug;
 	int lang;               /* enum pam_siths_lang */
+	int card_only;          /* no card: PAM_AUTH_ERR, so no stack skips the module */
+	int quiet;              /* no "no card" sentence, no success line in the log */
+	int min_loa;            /* 0: none; else required beside [trust]/[pam] min_loa */
 };
 
 /*

@@ -4,8 +4,8 @@
  * prove the card, validate its certificate and resolve the holder in HSA,
  * maps the HSA-id to a local user and sets or checks PAM_USER.
  *
- * Results follow pam_p11: no card -> PAM_AUTHINFO_UNAVAIL, wrong PIN ->
- * PAM_AUTH_ERR, locked PIN -> PAM_MAXTRIES. PAM_IGNORE is never returned,
+ * Results follow pam_p11: no card -> PAM_AUTHINFO_UNAVAIL (PAM_AUTH_ERR with
+ * card_only), wrong PIN -> PAM_AUTH_ERR, locked PIN -> PAM_MAXTRIES. PAM_IGNORE is never returned,
  * so no stack can turn "no card" into success.
  */
 #include <stdarg.h>
@@ -173,8 +173,11 @@ find_card(struct login *l)
 		return deny(l, r, PAM_AUTH_ERR);
 	}
 	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT) {
-		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
-		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+		/* quiet: a stack that goes on to a password shows no card noise */
+		if (!l->opts.quiet)
+			say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
+		/* card_only: a failure, which no [authinfo_unavail=ignore] skips */
+		return deny(l, r, l->opts.card_only ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
 	}
 	if (siths_status_unavailable(r)) {
 		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
@@ -315,6 +318,15 @@ authenticate(struct login *l)
 		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_STALE));
 		pam_syslog(l->pamh, LOG_WARNING, "%s: the directory cannot be reached; its "
 		    "earlier answer is used (stale)", siths_identity_hsa_id(l->id));
+	}
+	if (r == 0 && l->opts.min_loa > 0 && siths_identity_loa(l->id) < l->opts.min_loa) {
+		/* the module's min_loa= comes on top of the configuration's */
+		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED),
+		    reason(l, SITHS_ERR_CERT_LOA_TOO_LOW));
+		pam_syslog(l->pamh, LOG_NOTICE, "denied (%s): %s has level of assurance %d, "
+		    "below min_loa=%d", siths_status_name(SITHS_ERR_CERT_LOA_TOO_LOW),
+		    siths_identity_hsa_id(l->id), siths_identity_loa(l->id), l->opts.min_loa);
+		return PAM_AUTH_ERR;
 	}
 	if (r == 0)
 		return PAM_SUCCESS;
@@ -461,7 +473,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
 	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
 	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS &&
-	    (r = keep_authdata(&l)) == PAM_SUCCESS) {
+	    (r = keep_authdata(&l)) == PAM_SUCCESS && !l.opts.quiet) {
 		/* the name is the directory's: shown without control characters */
 		siths_text_printable(name, siths_identity_display_name(l.id), sizeof(name) - 1);
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",

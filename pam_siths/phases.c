@@ -116,6 +116,12 @@ pam_siths_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		result = refuse(pamh, &o, silent, ctx, who, r);
 		goto out;
 	}
+	if (have_cert && o.min_loa > 0 && siths_identity_loa(id) < o.min_loa) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: level of assurance %d, below min_loa=%d",
+		    who, siths_identity_loa(id), o.min_loa);
+		result = refuse(pamh, &o, silent, ctx, who, SITHS_ERR_CERT_LOA_TOO_LOW);
+		goto out;
+	}
 	pam_syslog(pamh, LOG_INFO, "account of %s allowed%s", siths_identity_hsa_id(id),
 	    siths_identity_stale(id) ? " (the directory's answer is stale)" : "");
 	result = PAM_SUCCESS;
