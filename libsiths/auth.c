@@ -56,6 +56,15 @@ check_pin_form(const siths_ctx *ctx, const char *pin)
 	return 0;
 }
 
+int
+siths_ctx_check_pin(const siths_ctx *ctx, const char *pin)
+{
+	if (ctx == NULL || ctx->cfg == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
+	return check_pin_form(ctx, pin);
+}
+
 /* The PIN state after a try, keeping the try's own failure message. */
 static void
 read_state_after(siths_card *card, int r, siths_pin_state *state)

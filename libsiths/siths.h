@@ -182,6 +182,12 @@ SITHS_API void siths_ctx_set_log_level(siths_ctx *ctx, int level);
 /* The [card] pin_min and pin_max of a loaded context, for prompts. */
 SITHS_API int siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max);
 /*
+ * Whether pin passes [card] pin_min, pin_max and digits only: 0 or
+ * SITHS_ERR_PIN_EMPTY, _TOO_SHORT, _TOO_LONG, _FORMAT. No card is touched;
+ * siths_card_login() checks the same before it asks the card.
+ */
+SITHS_API int siths_ctx_check_pin(const siths_ctx *ctx, const char *pin);
+/*
  * Forget what the context has cached in memory (validation results, OCSP
  * answers, CRLs, directory entries), e.g. after a revocation announced out
  * of band. The on-disk store under [revocation] cache_dir is not touched.

@@ -79,6 +79,22 @@ apply_min_loa(struct pam_siths_options *opts, const char *value)
 }
 
 static int
+apply_try_first_pin(struct pam_siths_options *opts, const char *value)
+{
+	if (opts->first_pin == PAM_SITHS_FIRST_PIN_NO)
+		opts->first_pin = PAM_SITHS_FIRST_PIN_TRY;
+	return 0;
+}
+
+/* Beside try_first_pin, the stricter use_first_pin holds. */
+static int
+apply_use_first_pin(struct pam_siths_options *opts, const char *value)
+{
+	opts->first_pin = PAM_SITHS_FIRST_PIN_USE;
+	return 0;
+}
+
+static int
 apply_lang(struct pam_siths_options *opts, const char *value)
 {
 	if (strcmp(value, "sv") == 0)
@@ -98,6 +114,8 @@ static const struct option_spec option_table[] = {
 	{ "min_loa=", apply_min_loa },
 	{ "card_only", apply_card_only },
 	{ "quiet", apply_quiet },
+	{ "try_first_pin", apply_try_first_pin },
+	{ "use_first_pin", apply_use_first_pin },
 	{ "debug", apply_debug },
 };
 

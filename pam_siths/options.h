@@ -10,6 +10,13 @@ enum pam_siths_lang {
 	PAM_SITHS_LANG_EN = 1,
 };
 
+/* Whether an earlier module's PAM_AUTHTOK may stand for the PIN. */
+enum pam_siths_first_pin {
+	PAM_SITHS_FIRST_PIN_NO = 0,     /* always ask (the default) */
+	PAM_SITHS_FIRST_PIN_TRY = 1,    /* try_first_pin: use it if it is a PIN, else ask */
+	PAM_SITHS_FIRST_PIN_USE = 2,    /* use_first_pin: use it if it is a PIN, else fail */
+};
+
 struct pam_siths_options {
 	const char *config;     /* NULL: the library's default path */
 	const char *reader;     /* NULL: [card] reader */
@@ -19,6 +26,7 @@ struct pam_siths_options {
 	int card_only;          /* no card: PAM_AUTH_ERR, so no stack skips the module */
 	int quiet;              /* no "no card" sentence, no success line in the log */
 	int min_loa;            /* 0: none; else required beside [trust]/[pam] min_loa */
+	int first_pin;          /* enum pam_siths_first_pin */
 };
 
 /*

@@ -286,10 +286,39 @@ pin_result(struct login *l, int r, siths_pin_state after)
 	}
 }
 
+/*
+ * use_first_pin / try_first_pin: an earlier module's PAM_AUTHTOK, but only
+ * when it passes the PIN rules, so a Unix password never reaches the card.
+ * *pin is PAM's (borrowed) or NULL: ask. PAM_SUCCESS, or a refusal.
+ */
+static int
+earlier_pin(struct login *l, const char **pin)
+{
+	const void *item = NULL;
+	int r;
+
+	*pin = NULL;
+	if (l->opts.first_pin == PAM_SITHS_FIRST_PIN_NO)
+		return PAM_SUCCESS;
+	if (pam_get_item(l->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS)
+		item = NULL;
+	if ((r = siths_ctx_check_pin(l->ctx, item)) == 0) {
+		*pin = item;
+		return PAM_SUCCESS;
+	}
+	pam_syslog(l->pamh, LOG_INFO, "the earlier module's password is %s (%s): the card is "
+	    "not given it", item == NULL ? "absent" : "not a PIN", siths_status_name(r));
+	if (l->opts.first_pin == PAM_SITHS_FIRST_PIN_TRY)
+		return PAM_SUCCESS;
+	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
+	return deny(l, r, PAM_AUTH_ERR);
+}
+
 static int
 enter_pin(struct login *l)
 {
 	siths_pin_state after = 0;
+	const char *first = NULL;
 	char *pin = NULL;
 	int r;
 
@@ -299,6 +328,11 @@ enter_pin(struct login *l)
 		pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", msg(l, MSG_PIN_PAD));
 		return pin_result(l, siths_card_login(l->card, NULL, &after), after);
 	}
+	if ((r = earlier_pin(l, &first)) != PAM_SUCCESS)
+		return r;
+	/* a wrong earlier PIN is not followed by a question: it cost a try */
+	if (first != NULL)
+		return pin_result(l, siths_card_login(l->card, first, &after), after);
 	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", msg(l, MSG_PIN_PROMPT)) !=
 	    PAM_SUCCESS || pin == NULL)
 		return deny(l, SITHS_ERR_PIN_EMPTY, PAM_CONV_ERR);

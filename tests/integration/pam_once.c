@@ -7,7 +7,8 @@
  *
  * with what the person was told joined by " | ". Service "siths"; the card
  * is SOFTHSM2_CONF's; PAM_ONCE_USER the user asked for (default none),
- * PAM_ONCE_PIN the PIN (default 123456). PAM_ONCE_OPS picks the phases, in
+ * PAM_ONCE_PIN the PIN (default 123456), PAM_ONCE_PIN2 the answer to a
+ * second hidden question (another module's password before the PIN). PAM_ONCE_OPS picks the phases, in
  * one handle: "auth" (the default), "auth,account", "account" (account
  * without auth), "auth,account,session" (also opens and closes a session;
  * prints token= and reader= from the session's environment); each phase
@@ -55,7 +56,7 @@ main(void)
 	    session = strstr(ops, "session") != NULL;
 	static char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE], infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
 	char *err[MAX_MSGS], *info[MAX_MSGS];
-	const char *pins[2] = { pin, NULL }, *answers[1] = { NULL };
+	const char *pins[3] = { pin, getenv("PAM_ONCE_PIN2"), NULL }, *answers[1] = { NULL };
 	struct pamtest_conv_data data;
 	const void *item = NULL;
 	const char *v;
