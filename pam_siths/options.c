@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,10 @@
 struct option_spec {
 	const char *name;       /* "debug" for a flag, "reader=" for a value */
 	int (*apply)(struct pam_siths_options *opts, const char *value);
+	size_t flag;            /* without apply: the int member a flag sets to 1 */
 };
+
+#define FLAG(member) NULL, offsetof(struct pam_siths_options, member)
 
 static int
 apply_config(struct pam_siths_options *opts, const char *value)
@@ -44,27 +48,6 @@ apply_wait_card(struct pam_siths_options *opts, const char *value)
 	if (*value == '\0' || *end != '\0' || errno != 0 || v < 0 || v > MAX_WAIT_SECONDS)
 		return -1;
 	opts->wait_card_ms = (int)v * 1000;
-	return 0;
-}
-
-static int
-apply_debug(struct pam_siths_options *opts, const char *value)
-{
-	opts->debug = 1;
-	return 0;
-}
-
-static int
-apply_card_only(struct pam_siths_options *opts, const char *value)
-{
-	opts->card_only = 1;
-	return 0;
-}
-
-static int
-apply_quiet(struct pam_siths_options *opts, const char *value)
-{
-	opts->quiet = 1;
 	return 0;
 }
 
@@ -107,16 +90,16 @@ apply_lang(struct pam_siths_options *opts, const char *value)
 }
 
 static const struct option_spec option_table[] = {
-	{ "config=", apply_config },
-	{ "reader=", apply_reader },
-	{ "wait_card=", apply_wait_card },
-	{ "lang=", apply_lang },
-	{ "min_loa=", apply_min_loa },
-	{ "card_only", apply_card_only },
-	{ "quiet", apply_quiet },
-	{ "try_first_pin", apply_try_first_pin },
-	{ "use_first_pin", apply_use_first_pin },
-	{ "debug", apply_debug },
+	{ "config=", apply_config, 0 },
+	{ "reader=", apply_reader, 0 },
+	{ "wait_card=", apply_wait_card, 0 },
+	{ "lang=", apply_lang, 0 },
+	{ "min_loa=", apply_min_loa, 0 },
+	{ "card_only", FLAG(card_only) },
+	{ "quiet", FLAG(quiet) },
+	{ "try_first_pin", apply_try_first_pin, 0 },
+	{ "use_first_pin", apply_use_first_pin, 0 },
+	{ "debug", FLAG(debug) },
 };
 
 static int
@@ -128,9 +111,13 @@ apply_one(const char *arg, struct pam_siths_options *opts)
 	for (i = 0; i < sizeof(option_table) / sizeof(option_table[0]); i++) {
 		os = &option_table[i];
 		n = strlen(os->name);
-		if (os->name[n - 1] == '=' ? strncmp(arg, os->name, n) == 0 :
-		    strcmp(arg, os->name) == 0)
+		if (!(os->name[n - 1] == '=' ? strncmp(arg, os->name, n) == 0 :
+		    strcmp(arg, os->name) == 0))
+			continue;
+		if (os->apply != NULL)
 			return os->apply(opts, arg + n);
+		*(int *)((char *)opts + os->flag) = 1;
+		return 0;
 	}
 	return -1;
 }
