@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "diskstore.h"
 #include "siths.h"
+#include "testfile.h"
 
 /* --- values and ops that count what the cache does with them ------------- */
 
@@ -593,16 +594,6 @@ count_names(const char *dir, int *tmp)
 }
 
 static void
-write_plain(const char *path, const char *text)
-{
-	FILE *f;
-
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
 expect_absent(struct disk *d, size_t max_len)
 {
 	unsigned char *data = (unsigned char *)1;
@@ -729,7 +720,7 @@ test_disk_symlink(void **state)
 
 	assert_int_equal(mkdir(d->dir, 0700), 0);
 	snprintf(target, sizeof(target), "%s/target", d->top);
-	write_plain(target, "precious");
+	test_write_file(target, "precious", 0644);
 	assert_int_equal(chmod(target, 0600), 0);
 	assert_int_equal(symlink(target, d->file), 0);
 	expect_absent(d, 100);
@@ -888,7 +879,7 @@ test_disk_failed_write_cleans_up(void **state)
 	assert_int_equal(mkdir(d->dir, 0700), 0);
 	assert_int_equal(mkdir(d->file, 0700), 0);      /* a non-empty dir in the way */
 	snprintf(inner, sizeof(inner), "%s/x", d->file);
-	write_plain(inner, "x");
+	test_write_file(inner, "x", 0644);
 	assert_int_equal(siths_disk_cache_write(NULL, d->dir, d->key, blob, sizeof(blob)),
 	    SITHS_ERR_INTERNAL);
 	assert_int_equal(count_names(d->dir, &tmp), 1);

@@ -24,6 +24,7 @@
 #include "hsa.h"
 #include "identity.h"
 #include "siths.h"
+#include "testfile.h"
 
 struct fixture {
 	char dir[64], store[96];
@@ -100,17 +101,6 @@ only_file(const struct fixture *f, char *path, size_t len)
 }
 
 static void
-write_over(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	assert_int_equal(chmod(path, 0600), 0);
-}
-
-static void
 test_roundtrip(void **state)
 {
 	struct fixture *f = *state;
@@ -144,7 +134,7 @@ test_bad_files_are_misses(void **state)
 	siths_hsa_disk_write(f->ctx, id, &f->pruned);
 	assert_int_equal(only_file(f, path, sizeof(path)), 1);
 	/* random bytes */
-	write_over(path, "\x01\x02not json at all");
+	test_write_file(path, "\x01\x02not json at all", 0600);
 	assert_int_equal(siths_hsa_disk_read(f->ctx, "SE2120001231-1001", &back), 1);
 	assert_int_equal(access(path, F_OK), -1);       /* removed */
 	/* another person's entry under this one's name */
@@ -152,7 +142,7 @@ test_bad_files_are_misses(void **state)
 	assert_int_equal(only_file(f, path, sizeof(path)), 1);
 	snprintf(text, sizeof(text), "{\"format\":1,\"identity\":{\"hsa_id\":\"SE2120001231-1099\","
 	    "\"from_directory\":1,\"fetched\":%lld}}", (long long)time(NULL));
-	write_over(path, text);
+	test_write_file(path, text, 0600);
 	assert_int_equal(siths_hsa_disk_read(f->ctx, "SE2120001231-1001", &back), 1);
 	/* an entry older than stale_max (600) */
 	id->fetched = time(NULL) - 700;

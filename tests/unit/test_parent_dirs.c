@@ -30,6 +30,7 @@
 #include "secfile.h"
 #include "siths.h"
 #include "testpki.h"
+#include "testfile.h"
 
 /*
  * top (0700) holds: open/ (0777, anyone may rename in it), sticky/ (01777,
@@ -42,17 +43,6 @@ struct tree {
 };
 
 static struct tree t;
-
-static void
-write_text(const char *path, const char *text)
-{
-	FILE *f;
-
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, 0644), 0);
-}
 
 static void
 write_root_pem(const char *path)
@@ -109,7 +99,7 @@ make_config(const char *dir, const char *anchors, const char *extra, char *conf,
 	snprintf(conf, conflen, "%s/siths.conf", dir);
 	snprintf(text, sizeof(text), "[trust]\nanchors = %s\n[revocation]\nmode = none\n%s",
 	    anchors, extra);
-	write_text(conf, text);
+	test_write_file(conf, text, 0644);
 }
 
 /* siths_ctx_load(conf) gives want; the message must name dir. */
@@ -209,14 +199,14 @@ test_user_map(void **state)
 
 	/* root is in every user database: a mapping that would succeed */
 	snprintf(map, sizeof(map), "%s/users.map", t.open);
-	write_text(map, "SE2120001231-1001 root\n");
+	test_write_file(map, "SE2120001231-1001 root\n", 0644);
 	assert_int_equal(map_with(map, &login, msg, sizeof(msg)), SITHS_ERR_POLICY_MAP_FILE);
 	assert_null(login);
 	if (strstr(msg, t.open) == NULL || strstr(msg, "a directory above") == NULL)
 		fail_msg("message '%s' does not name %s", msg, t.open);
 
 	snprintf(map, sizeof(map), "%s/users.map", t.sticky);
-	write_text(map, "SE2120001231-1001 root\n");
+	test_write_file(map, "SE2120001231-1001 root\n", 0644);
 	/* the map is read (and root refused by policy, not by the file's place) */
 	assert_int_equal(map_with(map, &login, msg, sizeof(msg)), SITHS_ERR_POLICY_ROOT_DENIED);
 	assert_null(login);
@@ -230,13 +220,13 @@ test_crl_file(void **state)
 	size_t len = 0;
 
 	snprintf(path, sizeof(path), "%s/ca.crl", t.open);
-	write_text(path, "0");
+	test_write_file(path, "0", 0644);
 	assert_int_equal(siths_read_secure_data(path, 64, &buf, &len, err, sizeof(err)),
 	    SITHS_ERR_CONFIG_UNSAFE);
 	assert_null(buf);
 	assert_non_null(strstr(err, t.open));
 	snprintf(path, sizeof(path), "%s/ca.crl", t.sticky);
-	write_text(path, "0");
+	test_write_file(path, "0", 0644);
 	assert_int_equal(siths_read_secure_data(path, 64, &buf, &len, err, sizeof(err)), 0);
 	assert_int_equal(len, 1);
 	free(buf);
@@ -255,7 +245,7 @@ test_other_owner_and_root(void **state)
 	assert_int_equal(mkdir_mode(path, 0755), 0);
 	assert_int_equal(chown(path, 65534, 65534), 0);
 	snprintf(path, sizeof(path), "%s/theirs/siths.conf", t.top);
-	write_text(path, "[trust]\n");
+	test_write_file(path, "[trust]\n", 0644);
 	assert_int_equal(siths_read_secure_file(path, 64, &buf, &len, err, sizeof(err)),
 	    SITHS_ERR_CONFIG_UNSAFE);
 	assert_non_null(strstr(err, "owned by uid 65534"));
@@ -295,7 +285,7 @@ test_links_and_path_forms(void **state)
 	char good[200], l1[256], l2[256], path[512], conf[256];
 
 	snprintf(conf, sizeof(conf), "%s/siths.conf", t.safe);
-	write_text(conf, "[trust]\n");
+	test_write_file(conf, "[trust]\n", 0644);
 	snprintf(good, sizeof(good), "%s/good", t.top);
 	assert_int_equal(mkdir_mode(good, 0700), 0);
 	snprintf(l2, sizeof(l2), "%s/l2", t.open);
@@ -330,11 +320,11 @@ test_code_file_and_directory(void **state)
 	char dir[256], module[256], err[SITHS_ERRMSG_MAX];
 
 	snprintf(module, sizeof(module), "%s/module.so", t.open);
-	write_text(module, "not really a module");
+	test_write_file(module, "not really a module", 0644);
 	assert_int_equal(siths_check_code_file(module, err, sizeof(err)), SITHS_ERR_CONFIG_UNSAFE);
 	assert_non_null(strstr(err, t.open));
 	snprintf(module, sizeof(module), "%s/module.so", t.sticky);
-	write_text(module, "not really a module");
+	test_write_file(module, "not really a module", 0644);
 	assert_int_equal(siths_check_code_file(module, err, sizeof(err)), 0);
 
 	snprintf(dir, sizeof(dir), "%s/ca.d", t.open);
@@ -347,7 +337,7 @@ test_code_file_and_directory(void **state)
 	assert_int_equal(siths_check_secure_dir(t.link, err, sizeof(err)), SITHS_ERR_CONFIG_UNSAFE);
 	/* a TLS key another library opens: the way, and secret modes */
 	snprintf(module, sizeof(module), "%s/key.pem", t.safe);
-	write_text(module, "key");
+	test_write_file(module, "key", 0644);
 	assert_int_equal(siths_check_secure_path(module, 1, err, sizeof(err)),
 	    SITHS_ERR_CONFIG_UNSAFE);
 	assert_non_null(strstr(err, "readable by group or others"));
