@@ -127,9 +127,13 @@ typedef enum siths_status {
 
 /* Never NULL; "unknown status" for numbers not listed above. */
 SITHS_API const char *siths_strerror(int status);
-/* The sentence in Swedish for lang "sv", else in English; never NULL. */
+/*
+ * The sentence translated (gettext, text domain "libsiths"): in Swedish for
+ * lang "sv" ("sv_SE.UTF-8" and "sv-FI" count as "sv": a locale can be passed
+ * as it is), in the calling thread's locale (LC_MESSAGES) for NULL, else in
+ * English. Always UTF-8; never NULL.
+ */
 SITHS_API const char *siths_strerror_lang(int status, const char *lang);
-/* ("sv_SE.UTF-8" and "sv-SE" count as "sv": a locale can be passed as it is.) */
 /* The stable name, e.g. "SITHS_ERR_CERT_REVOKED"; never NULL. */
 SITHS_API const char *siths_status_name(int status);
 /*

@@ -26,12 +26,6 @@
 #include "siths.h"
 #include "text.h"
 
-static const char *
-lang_of(const struct pam_siths_options *o)
-{
-	return o->lang == PAM_SITHS_LANG_SV ? "sv" : "en";
-}
-
 /* The PAM result for an account refusal of status r. */
 static int
 account_result(int r)
@@ -55,8 +49,8 @@ refuse(pam_handle_t *pamh, const struct pam_siths_options *o, int silent, siths_
 	pam_syslog(pamh, LOG_NOTICE, "account of %s refused (%s): %s", shown,
 	    siths_status_name(r), siths_ctx_errmsg(ctx));
 	if (!silent)
-		pam_error(pamh, "%s %s.", o->lang == PAM_SITHS_LANG_SV ? "Kontot nekas:" :
-		    "Account refused:", siths_strerror_lang(r, lang_of(o)));
+		pam_error(pamh, TR(o, "Account refused: %s."),
+		    siths_strerror_lang(r, pam_siths_lang(o)));
 	return account_result(r);
 }
 
@@ -94,13 +88,11 @@ pam_siths_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	siths_identity *id = NULL;
 	siths_ctx *ctx = NULL;
 	const char *user = NULL;
-	char err[256], who[160];
+	char who[160];
 	int r, have_cert, silent = (flags & PAM_SILENT) != 0, result = PAM_SERVICE_ERR;
 
-	if (pam_siths_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err);
+	if (pam_siths_take_options(pamh, argc, argv, &o) != PAM_SUCCESS)
 		return PAM_SERVICE_ERR;
-	}
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || *user == '\0')
 		return PAM_USER_UNKNOWN;
 	if (siths_ctx_create(&ctx) != 0)
@@ -150,12 +142,10 @@ pam_siths_session(pam_handle_t *pamh, int open, int argc, const char **argv)
 	const struct pam_siths_authdata *a = NULL;
 	struct pam_siths_options o;
 	const char *user = NULL;
-	char err[256], shown[128];
+	char shown[128];
 
-	if (pam_siths_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err);
+	if (pam_siths_take_options(pamh, argc, argv, &o) != PAM_SUCCESS)
 		return PAM_SERVICE_ERR;
-	}
 	(void)pam_get_item(pamh, PAM_USER, (const void **)&user);
 	siths_text_printable(shown, user, sizeof(shown) - 1);
 	if (pam_get_data(pamh, PAM_SITHS_AUTHDATA, (const void **)&a) != PAM_SUCCESS || a == NULL) {

@@ -15,6 +15,7 @@
  * after the first is reported as account= or session=. Exits 0 whatever
  * the result: judging it is the test's.
  */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +63,9 @@ main(void)
 	const char *v;
 	pam_handle_t *ph = NULL;
 	int i;
+
+	/* as login programs do: the module speaks the locale's language */
+	setlocale(LC_ALL, "");
 
 	memset(tests, 0, sizeof(tests));
 	if (auth)
