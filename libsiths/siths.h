@@ -446,6 +446,14 @@ SITHS_API char *siths_identity_to_json(const siths_identity *id);
  */
 SITHS_API int siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login);
 /*
+ * For this context only, over [pam] allow_root: allow 1 lets the map name
+ * root (uid 0), 0 refuses it, -1 goes back to the configuration. Set it
+ * before the context is shared. Also over sithsd's refusal: a mapping
+ * sithsd refused only for being root is taken when allowed here (the user
+ * checked in this machine's user database again).
+ */
+SITHS_API int siths_ctx_set_allow_root(siths_ctx *ctx, int allow);
+/*
  * The user map read backwards: the (first) HSA-id the map file maps to
  * login; *hsa_id is allocated. SITHS_ERR_POLICY_NO_MAPPING when none does,
  * or with user_map = attr: (which cannot be read backwards).

@@ -97,6 +97,7 @@ static const struct option_spec option_table[] = {
 	{ "lang=", apply_lang, 0 },
 	{ "min_loa=", apply_min_loa, 0 },
 	{ "card_only", FLAG(card_only) },
+	{ "allow_root", FLAG(allow_root) },
 	{ "quiet", FLAG(quiet) },
 	{ "try_first_pin", apply_try_first_pin, 0 },
 	{ "use_first_pin", apply_use_first_pin, 0 },

@@ -28,6 +28,7 @@ struct pam_siths_options {
 	int quiet;              /* no "no card" sentence, no success line in the log */
 	int min_loa;            /* 0: none; else required beside [trust]/[pam] min_loa */
 	int first_pin;          /* enum pam_siths_first_pin */
+	int allow_root;         /* the card may log in as root, whatever [pam] allow_root says */
 };
 
 /*

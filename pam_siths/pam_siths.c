@@ -107,6 +107,9 @@ open_context(struct login *l)
 		pam_syslog(l->pamh, LOG_ERR, "configuration: %s", siths_ctx_errmsg(l->ctx));
 		return PAM_AUTHINFO_UNAVAIL;
 	}
+	/* this service's stack may let a card in as root where others may not */
+	if (l->opts.allow_root)
+		siths_ctx_set_allow_root(l->ctx, 1);
 	return PAM_SUCCESS;
 }
 

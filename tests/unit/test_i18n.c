@@ -163,5 +163,9 @@ main(void)
 		cmocka_unit_test(test_conversions_must_match),
 	};
 
+	/* the Swedish locale make check compiled (tests/Makefile.inc) */
+	if (getenv("SITHS_TEST_LOCPATH") != NULL)
+		setenv("LOCPATH", getenv("SITHS_TEST_LOCPATH"), 1);
+
 	return cmocka_run_group_tests(tests, read_template, free_template);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -151,6 +152,10 @@ main(void)
 		cmocka_unit_test(test_unavailable_or_refused),
 		cmocka_unit_test(test_errmsg_without_context),
 	};
+
+	/* the Swedish locale make check compiled (tests/Makefile.inc) */
+	if (getenv("SITHS_TEST_LOCPATH") != NULL)
+		setenv("LOCPATH", getenv("SITHS_TEST_LOCPATH"), 1);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
