@@ -72,6 +72,9 @@ typedef enum siths_status {
 	SITHS_ERR_PIN_INCORRECT = -34,
 	SITHS_ERR_PIN_LOCKED = -35,
 	SITHS_ERR_PIN_MUST_CHANGE = -36,
+	SITHS_ERR_PIN_UNCHANGED = -37,   /* the new PIN is the old one */
+	SITHS_ERR_PIN_MISMATCH = -38,    /* the new PIN and its repetition differ */
+	SITHS_ERR_PUK_INCORRECT = -39,
 
 	/* certificate */
 	SITHS_ERR_CERT_PARSE = -40,      /* not a certificate, or trailing data */
@@ -123,6 +126,10 @@ typedef enum siths_status {
 	SITHS_ERR_SERVICE_PROTOCOL = -101,   /* a malformed, oversized or late message */
 	SITHS_ERR_SERVICE_DENIED = -102,     /* sithsd's access rule refuses the caller */
 	SITHS_ERR_SERVICE_UNTRUSTED = -103,  /* the socket's peer is not sithsd's user */
+
+	/* unblocking a PIN */
+	SITHS_ERR_PUK_LOCKED = -110,
+	SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED = -111, /* not through this card's module */
 } siths_status;
 
 /* Never NULL; "unknown status" for numbers not listed above. */
@@ -384,6 +391,26 @@ SITHS_API int siths_card_pin_state(siths_card *card, siths_pin_state *state);
  * person cancels there. state, when not NULL, receives the PIN state after
  * the try. The library keeps no copy of the PIN. */
 SITHS_API int siths_card_login(siths_card *card, const char *pin, siths_pin_state *state);
+/*
+ * Change the card's PIN (C_SetPIN). Before the card is touched: both PINs
+ * pass the PIN rules (siths_ctx_check_pin), new_again is new_pin
+ * (SITHS_ERR_PIN_MISMATCH; NULL: the caller compared them) and differs from
+ * old_pin (SITHS_ERR_PIN_UNCHANGED). Then the old PIN is tried as in a
+ * login: SITHS_ERR_PIN_INCORRECT (a try used), SITHS_ERR_PIN_LOCKED. state,
+ * when not NULL, receives the PIN state afterwards. Leaves the card logged
+ * out; no copy of any PIN is kept.
+ */
+SITHS_API int siths_card_change_pin(siths_card *card, const char *old_pin, const char *new_pin,
+    const char *new_again, siths_pin_state *state);
+/*
+ * Unblock a locked PIN with the card's PUK and set new_pin (checked as in
+ * siths_card_change_pin, new_again likewise): the PUK is the token's
+ * security officer PIN. SITHS_ERR_PUK_INCORRECT, SITHS_ERR_PUK_LOCKED, or
+ * SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED when this card's module offers no way
+ * to unblock (the card's issuer can).
+ */
+SITHS_API int siths_card_unblock_pin(siths_card *card, const char *puk, const char *new_pin,
+    const char *new_again, siths_pin_state *state);
 /* Prove possession with a fresh host challenge, validate the certificate
  * and resolve the holder in HSA. Needs siths_card_login() first. */
 SITHS_API int siths_card_authenticate(siths_card *card, siths_identity **out);

@@ -7,13 +7,16 @@
  *
  * with what the person was told joined by " | ". Service "siths"; the card
  * is SOFTHSM2_CONF's; PAM_ONCE_USER the user asked for (default none),
- * PAM_ONCE_PIN the PIN (default 123456), PAM_ONCE_PIN2 the answer to a
- * second hidden question (another module's password before the PIN). PAM_ONCE_OPS picks the phases, in
- * one handle: "auth" (the default), "auth,account", "account" (account
- * without auth), "auth,account,session" (also opens and closes a session;
- * prints token= and reader= from the session's environment); each phase
- * after the first is reported as account= or session=. Exits 0 whatever
- * the result: judging it is the test's.
+ * PAM_ONCE_PIN the PIN (default 123456), PAM_ONCE_PIN2 and PAM_ONCE_PIN3
+ * the answers to a second and third hidden question (another module's
+ * password before the PIN; a PIN change's new PIN twice). PAM_ONCE_OPS
+ * picks the phases, in one handle: "auth" (the default), "auth,account",
+ * "account" (account without auth), "auth,account,session" (also opens and
+ * closes a session; prints token= and reader= from the session's
+ * environment), "chauthtok" (a PIN change: the current PIN or the PUK,
+ * then the new PIN twice); each phase after the first is reported as
+ * account= or session=. Exits 0 whatever the result: judging it is the
+ * test's.
  */
 #include <locale.h>
 #include <setjmp.h>
@@ -41,9 +44,24 @@ result_name(int r)
 	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
 	case PAM_ACCT_EXPIRED: return "PAM_ACCT_EXPIRED";
 	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	case PAM_AUTHTOK_ERR: return "PAM_AUTHTOK_ERR";
 	case -1: return "not-run";
 	default: return "PAM_OTHER";
 	}
+}
+
+/* Whether the comma-separated list ops names op. */
+static int
+has_op(const char *ops, const char *op)
+{
+	size_t len = strlen(op);
+	const char *p;
+
+	for (p = ops; (p = strstr(p, op)) != NULL; p += len) {
+		if ((p == ops || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return 1;
+	}
+	return 0;
 }
 
 int
@@ -53,11 +71,12 @@ main(void)
 	const char *user = getenv("PAM_ONCE_USER");
 	const char *ops = getenv("PAM_ONCE_OPS") != NULL ? getenv("PAM_ONCE_OPS") : "auth";
 	struct pam_testcase tests[6];
-	int n = 0, k, auth = strstr(ops, "auth") != NULL, account = strstr(ops, "account") != NULL,
-	    session = strstr(ops, "session") != NULL;
+	int n = 0, k, auth = has_op(ops, "auth"), account = has_op(ops, "account"),
+	    session = has_op(ops, "session"), chauthtok = has_op(ops, "chauthtok");
 	static char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE], infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
 	char *err[MAX_MSGS], *info[MAX_MSGS];
-	const char *pins[3] = { pin, getenv("PAM_ONCE_PIN2"), NULL }, *answers[1] = { NULL };
+	const char *pins[4] = { pin, getenv("PAM_ONCE_PIN2"), getenv("PAM_ONCE_PIN3"), NULL };
+	const char *answers[1] = { NULL };
 	struct pamtest_conv_data data;
 	const void *item = NULL;
 	const char *v;
@@ -70,6 +89,8 @@ main(void)
 	memset(tests, 0, sizeof(tests));
 	if (auth)
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS);
+	if (chauthtok)
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_CHAUTHTOK, PAM_SUCCESS);
 	if (account)
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS);
 	if (session) {
