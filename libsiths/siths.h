@@ -192,6 +192,15 @@ SITHS_API void siths_ctx_set_log(siths_ctx *ctx, siths_log_fn *fn, void *userdat
 SITHS_API void siths_ctx_set_log_level(siths_ctx *ctx, int level);
 /* The [card] pin_min and pin_max of a loaded context, for prompts. */
 SITHS_API int siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max);
+/* [pam] on_card_removal: what a session does when its card leaves the reader. */
+enum siths_card_removal {
+	SITHS_REMOVAL_NONE = 0,
+	SITHS_REMOVAL_LOCK = 1,     /* loginctl lock-session */
+	SITHS_REMOVAL_LOGOUT = 2,   /* loginctl terminate-session */
+};
+/* The configured enum siths_card_removal; SITHS_REMOVAL_NONE for NULL or
+ * before a configuration is loaded. */
+SITHS_API int siths_ctx_card_removal(const siths_ctx *ctx);
 /*
  * Whether pin passes [card] pin_min, pin_max and digits only: 0 or
  * SITHS_ERR_PIN_EMPTY, _TOO_SHORT, _TOO_LONG, _FORMAT. No card is touched;

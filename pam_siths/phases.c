@@ -10,7 +10,9 @@
  *
  * session logs the opening and closing with who logged in (never a PIN)
  * and puts PKCS11_LOGIN_TOKEN_NAME and SITHS_READER into the environment,
- * which lock screens read to wait for the same card.
+ * which lock screens read to wait for the same card. With [pam]
+ * on_card_removal = lock or logout it starts the card watcher (watch.c),
+ * and stops it at the close.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "phases.h"
 #include "siths.h"
 #include "text.h"
+#include "watch.h"
 
 /* The PAM result for an account refusal of status r. */
 static int
@@ -136,6 +139,32 @@ put_env(pam_handle_t *pamh, const char *name, const char *value)
 	(void)pam_putenv(pamh, buf);
 }
 
+/* The watcher [pam] on_card_removal asks for, if any. */
+static int
+start_watch(pam_handle_t *pamh, const struct pam_siths_options *o,
+    const struct pam_siths_authdata *a, const char *user)
+{
+	siths_ctx *ctx = NULL;
+	int action;
+
+	if (siths_ctx_create(&ctx) != 0)
+		return PAM_BUF_ERR;
+	if (siths_ctx_load(ctx, o->config) != 0) {
+		pam_syslog(pamh, LOG_ERR, "configuration: %s", siths_ctx_errmsg(ctx));
+		siths_ctx_free(&ctx);
+		return PAM_SESSION_ERR;
+	}
+	action = siths_ctx_card_removal(ctx);
+	siths_ctx_free(&ctx);
+	if (action == SITHS_REMOVAL_NONE)
+		return PAM_SUCCESS;
+	if (user == NULL || *user == '\0' || a->reader[0] == '\0') {
+		pam_syslog(pamh, LOG_ERR, "card watch: no user or reader to watch");
+		return PAM_SESSION_ERR;
+	}
+	return pam_siths_watch_start(pamh, action, a->reader, user);
+}
+
 int
 pam_siths_session(pam_handle_t *pamh, int open, int argc, const char **argv)
 {
@@ -158,9 +187,11 @@ pam_siths_session(pam_handle_t *pamh, int open, int argc, const char **argv)
 	    "certificate %s%s", open ? "opened" : "closed", shown, a->hsa_id,
 	    a->org_hsa_id[0] != '\0' ? a->org_hsa_id : "(none)", a->loa, a->sha256,
 	    a->stale ? ", stale directory answer" : "");
-	if (open) {
-		put_env(pamh, "PKCS11_LOGIN_TOKEN_NAME", a->token);
-		put_env(pamh, "SITHS_READER", a->reader);
+	if (!open) {
+		pam_siths_watch_stop(pamh);
+		return PAM_SUCCESS;
 	}
-	return PAM_SUCCESS;
+	put_env(pamh, "PKCS11_LOGIN_TOKEN_NAME", a->token);
+	put_env(pamh, "SITHS_READER", a->reader);
+	return start_watch(pamh, &o, a, user);
 }
