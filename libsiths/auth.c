@@ -71,13 +71,9 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 	siths_pin_state before = 0;
 	int r;
 
-	if (state != NULL)
-		*state = 0;
-	if (card == NULL)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	siths_clear_error(card->ctx);
 	/* Every try starts logged out, so a failed try never rides on an earlier one. */
-	card->logged_in = 0;
+	if ((r = siths_card_start_try(card, state)) != 0)
+		return r;
 	siths_p11_logout(card->tok);
 	if (pin != NULL && (r = check_pin_form(card->ctx, pin)) != 0) {
 		/* no try was used; the state still warns of a final try */

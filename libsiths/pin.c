@@ -47,12 +47,8 @@ siths_card_change_pin(siths_card *card, const char *old_pin, const char *new_pin
 	siths_pin_state before = 0;
 	int r;
 
-	if (state != NULL)
-		*state = 0;
-	if (card == NULL)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	siths_clear_error(card->ctx);
-	card->logged_in = 0;
+	if ((r = siths_card_start_try(card, state)) != 0)
+		return r;
 	if ((r = check_before_card(card, old_pin, NULL, new_pin, new_again)) != 0)
 		goto out;
 	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
@@ -77,12 +73,10 @@ siths_card_unblock_pin(siths_card *card, const char *puk, const char *new_pin,
 {
 	int r;
 
-	if (state != NULL)
-		*state = 0;
-	if (card == NULL || puk == NULL)
+	if ((r = siths_card_start_try(card, state)) != 0)
+		return r;
+	if (puk == NULL)
 		return SITHS_ERR_INVALID_ARGUMENT;
-	siths_clear_error(card->ctx);
-	card->logged_in = 0;
 	if ((r = check_before_card(card, NULL, puk, new_pin, new_again)) == 0 &&
 	    (r = siths_p11_unblock_pin(card->tok, puk, new_pin)) == 0)
 		card->wrong_pin = 0;

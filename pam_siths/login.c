@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
@@ -54,8 +55,8 @@ login_deny(const struct login *l, int status, int pam_result)
 	return pam_result;
 }
 
-int
-login_open_context(struct login *l)
+static int
+open_context(struct login *l)
 {
 	int r;
 
@@ -71,6 +72,17 @@ login_open_context(struct login *l)
 	if (l->opts.allow_root)
 		siths_ctx_set_allow_root(l->ctx, 1);
 	return PAM_SUCCESS;
+}
+
+int
+login_begin(struct login *l, pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	memset(l, 0, sizeof(*l));
+	l->pamh = pamh;
+	l->silent = (flags & PAM_SILENT) != 0;
+	if (pam_siths_take_options(pamh, argc, argv, &l->opts) != PAM_SUCCESS)
+		return PAM_SERVICE_ERR;
+	return open_context(l);
 }
 
 int
@@ -109,4 +121,14 @@ login_end(struct login *l)
 	siths_identity_free(&l->id);
 	siths_card_free(&l->card);
 	siths_ctx_free(&l->ctx);
+}
+
+int
+login_pin_form(const struct login *l, int status, int pam_result)
+{
+	int min = 0, max = 0;
+
+	siths_ctx_pin_length(l->ctx, &min, &max);
+	login_say(l, PAM_ERROR_MSG, T(l, "The PIN must be %d to %d digits."), min, max);
+	return login_deny(l, status, pam_result);
 }

@@ -37,8 +37,15 @@ void login_tell(const struct login *l, int style, const char *msgid);
 /* Log a denial with its status name and the library's detail; returns pam_result. */
 int login_deny(const struct login *l, int status, int pam_result);
 
-/* The context from config=, logging to PAM. PAM_SUCCESS or the PAM result. */
-int login_open_context(struct login *l);
+/* A PIN refused for its form: the configured lengths said, the denial logged. */
+int login_pin_form(const struct login *l, int status, int pam_result);
+
+/*
+ * Start a card conversation: the module's arguments (PAM_SERVICE_ERR when
+ * bad) and the context from config=, logging to PAM. PAM_SUCCESS or the
+ * PAM result; login_end() afterwards either way.
+ */
+int login_begin(struct login *l, pam_handle_t *pamh, int flags, int argc, const char **argv);
 /* Wait for the card (wait_card=, reader=); refusals said and logged. */
 int login_find_card(struct login *l);
 

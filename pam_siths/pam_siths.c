@@ -100,8 +100,6 @@ choose_identity(struct login *l)
 static int
 pin_result(struct login *l, int r, siths_pin_state after)
 {
-	int min = 0, max = 0;
-
 	switch (r) {
 	case 0:
 		return PAM_SUCCESS;
@@ -109,9 +107,7 @@ pin_result(struct login *l, int r, siths_pin_state after)
 	case SITHS_ERR_PIN_TOO_SHORT:
 	case SITHS_ERR_PIN_TOO_LONG:
 	case SITHS_ERR_PIN_FORMAT:
-		siths_ctx_pin_length(l->ctx, &min, &max);
-		login_say(l, PAM_ERROR_MSG, T(l, "The PIN must be %d to %d digits."), min, max);
-		return login_deny(l, r, PAM_AUTH_ERR);
+		return login_pin_form(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_INCORRECT:
 		login_tell(l, PAM_ERROR_MSG, "Wrong PIN.");
 		if (after & SITHS_PIN_FINAL_TRY)
@@ -345,12 +341,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	char name[256];
 	int r;
 
-	memset(&l, 0, sizeof(l));
-	l.pamh = pamh;
-	l.silent = (flags & PAM_SILENT) != 0;
-	if (pam_siths_take_options(pamh, argc, argv, &l.opts) != PAM_SUCCESS)
-		return PAM_SERVICE_ERR;
-	if ((r = login_open_context(&l)) == PAM_SUCCESS && (r = login_find_card(&l)) == PAM_SUCCESS &&
+	if ((r = login_begin(&l, pamh, flags, argc, argv)) == PAM_SUCCESS &&
+	    (r = login_find_card(&l)) == PAM_SUCCESS &&
 	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
 	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
 	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS &&

@@ -21,6 +21,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "i18n.h"
 #include "login.h"
 #include "phases.h"
 
@@ -71,97 +72,88 @@ ask_secrets(struct login *l, const char *current_question, struct secrets *s)
 }
 
 /* What a refused change or unblock means to the person and to PAM. */
+static const struct refusal {
+	int status;
+	const char *msgid;
+	int pam_result;
+} refusals[] = {
+	{ SITHS_ERR_PIN_MISMATCH, N_("The two new PINs differ. The PIN was not changed."),
+	    PAM_AUTHTOK_ERR },
+	{ SITHS_ERR_PIN_UNCHANGED, N_("The new PIN is the same as the current one."),
+	    PAM_AUTHTOK_ERR },
+	{ SITHS_ERR_PIN_INCORRECT, N_("Wrong PIN. The PIN was not changed."), PAM_AUTH_ERR },
+	{ SITHS_ERR_PIN_LOCKED, N_("The PIN is locked. Unlock the card with its PUK."),
+	    PAM_MAXTRIES },
+	{ SITHS_ERR_PUK_INCORRECT, N_("Wrong PUK. The PIN is still locked."), PAM_AUTH_ERR },
+	{ SITHS_ERR_PUK_LOCKED, N_("The PUK is locked too. The card's issuer can unblock the "
+	    "card."), PAM_MAXTRIES },
+	{ SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED, N_("This card cannot be unblocked here. The card's "
+	    "issuer can unblock it."), PAM_AUTHTOK_ERR },
+	{ SITHS_ERR_CARD_ABSENT, N_("The card was removed. The PIN was not changed."),
+	    PAM_AUTHINFO_UNAVAIL },
+	{ SITHS_ERR_CARD_REMOVED, N_("The card was removed. The PIN was not changed."),
+	    PAM_AUTHINFO_UNAVAIL },
+};
+
 static int
 change_result(struct login *l, int r, siths_pin_state after)
 {
-	int min = 0, max = 0;
+	size_t i;
 
-	switch (r) {
-	case SITHS_ERR_PIN_EMPTY:
-	case SITHS_ERR_PIN_TOO_SHORT:
-	case SITHS_ERR_PIN_TOO_LONG:
-	case SITHS_ERR_PIN_FORMAT:
-		siths_ctx_pin_length(l->ctx, &min, &max);
-		login_say(l, PAM_ERROR_MSG, T(l, "The PIN must be %d to %d digits."), min, max);
-		return login_deny(l, r, PAM_AUTHTOK_ERR);
-	case SITHS_ERR_PIN_MISMATCH:
-		login_tell(l, PAM_ERROR_MSG, "The two new PINs differ. The PIN was not changed.");
-		return login_deny(l, r, PAM_AUTHTOK_ERR);
-	case SITHS_ERR_PIN_UNCHANGED:
-		login_tell(l, PAM_ERROR_MSG, "The new PIN is the same as the current one.");
-		return login_deny(l, r, PAM_AUTHTOK_ERR);
-	case SITHS_ERR_PIN_INCORRECT:
-		login_tell(l, PAM_ERROR_MSG, "Wrong PIN. The PIN was not changed.");
-		if (after & SITHS_PIN_FINAL_TRY)
+	if (r == SITHS_ERR_PIN_EMPTY || r == SITHS_ERR_PIN_TOO_SHORT ||
+	    r == SITHS_ERR_PIN_TOO_LONG || r == SITHS_ERR_PIN_FORMAT)
+		return login_pin_form(l, r, PAM_AUTHTOK_ERR);
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		if (refusals[i].status != r)
+			continue;
+		login_tell(l, PAM_ERROR_MSG, refusals[i].msgid);
+		if (r == SITHS_ERR_PIN_INCORRECT && (after & SITHS_PIN_FINAL_TRY))
 			login_tell(l, PAM_ERROR_MSG,
 			    "Warning: last try. A wrong PIN now locks the card.");
-		return login_deny(l, r, PAM_AUTH_ERR);
-	case SITHS_ERR_PIN_LOCKED:
-		login_tell(l, PAM_ERROR_MSG, "The PIN is locked. Unlock the card with its PUK.");
-		return login_deny(l, r, PAM_MAXTRIES);
-	case SITHS_ERR_PUK_INCORRECT:
-		login_tell(l, PAM_ERROR_MSG, "Wrong PUK. The PIN is still locked.");
-		return login_deny(l, r, PAM_AUTH_ERR);
-	case SITHS_ERR_PUK_LOCKED:
-		login_tell(l, PAM_ERROR_MSG, "The PUK is locked too. The card's issuer can "
-		    "unblock the card.");
-		return login_deny(l, r, PAM_MAXTRIES);
-	case SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED:
-		login_tell(l, PAM_ERROR_MSG, "This card cannot be unblocked here. The card's "
-		    "issuer can unblock it.");
-		return login_deny(l, r, PAM_AUTHTOK_ERR);
-	case SITHS_ERR_CARD_ABSENT:
-	case SITHS_ERR_CARD_REMOVED:
-		login_tell(l, PAM_ERROR_MSG, "The card was removed. The PIN was not changed.");
-		return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
-	default:
-		login_tell(l, PAM_ERROR_MSG, "The card could not be read.");
-		return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
+		return login_deny(l, r, refusals[i].pam_result);
 	}
+	login_tell(l, PAM_ERROR_MSG, "The card could not be read.");
+	return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
 }
 
+/* A change, or an unblock: what is said and asked, and the library call. */
+struct pin_step {
+	const char *before;     /* said before the questions, or NULL */
+	const char *first;      /* the first question: the current PIN, or the PUK */
+	const char *done;       /* said when it worked */
+	const char *logged;     /* "changed", "unblocked" */
+	int (*call)(siths_card *card, const char *secret, const char *new_pin,
+	    const char *new_again, siths_pin_state *state);
+};
+
+static const struct pin_step change_step = {
+	NULL, N_("Current PIN: "), N_("The PIN was changed."), "changed", siths_card_change_pin,
+};
+
+static const struct pin_step unblock_step = {
+	N_("The PIN is locked. Enter the card's PUK to unblock it and choose a new PIN."),
+	N_("PUK: "), N_("The PIN was unblocked and changed."), "unblocked",
+	siths_card_unblock_pin,
+};
+
 static int
-change_pin(struct login *l)
+run_step(struct login *l, const struct pin_step *step)
 {
 	struct secrets s = { NULL, NULL, NULL };
 	siths_pin_state after = 0;
 	int r;
 
-	if (l->pin_state & SITHS_PIN_FINAL_TRY)
-		login_tell(l, PAM_ERROR_MSG, "Warning: last try. A wrong PIN now locks the card.");
-	else if (l->pin_state & SITHS_PIN_COUNT_LOW)
-		login_tell(l, PAM_TEXT_INFO, "A wrong PIN has been entered before.");
-	if ((r = ask_secrets(l, T(l, "Current PIN: "), &s)) == PAM_SUCCESS) {
-		r = siths_card_change_pin(l->card, s.current, s.new_pin, s.again, &after);
+	if (step->before != NULL)
+		login_tell(l, PAM_TEXT_INFO, step->before);
+	if ((r = ask_secrets(l, T(l, step->first), &s)) == PAM_SUCCESS) {
+		r = step->call(l->card, s.current, s.new_pin, s.again, &after);
 		r = r == 0 ? PAM_SUCCESS : change_result(l, r, after);
 	}
 	forget_secrets(&s);
 	if (r == PAM_SUCCESS) {
-		login_tell(l, PAM_TEXT_INFO, "The PIN was changed.");
-		pam_syslog(l->pamh, LOG_NOTICE, "the PIN of the card in '%s' was changed",
-		    siths_card_reader(l->card));
-	}
-	return r;
-}
-
-static int
-unblock_pin(struct login *l)
-{
-	struct secrets s = { NULL, NULL, NULL };
-	siths_pin_state after = 0;
-	int r;
-
-	login_tell(l, PAM_TEXT_INFO, "The PIN is locked. Enter the card's PUK to unblock it "
-	    "and choose a new PIN.");
-	if ((r = ask_secrets(l, T(l, "PUK: "), &s)) == PAM_SUCCESS) {
-		r = siths_card_unblock_pin(l->card, s.current, s.new_pin, s.again, &after);
-		r = r == 0 ? PAM_SUCCESS : change_result(l, r, after);
-	}
-	forget_secrets(&s);
-	if (r == PAM_SUCCESS) {
-		login_tell(l, PAM_TEXT_INFO, "The PIN was unblocked and changed.");
-		pam_syslog(l->pamh, LOG_NOTICE, "the PIN of the card in '%s' was unblocked",
-		    siths_card_reader(l->card));
+		login_tell(l, PAM_TEXT_INFO, step->done);
+		pam_syslog(l->pamh, LOG_NOTICE, "the PIN of the card in '%s' was %s",
+		    siths_card_reader(l->card), step->logged);
 	}
 	return r;
 }
@@ -179,8 +171,12 @@ update(struct login *l)
 		return login_deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_AUTHTOK_ERR);
 	}
 	if (l->pin_state & SITHS_PIN_LOCKED)
-		return unblock_pin(l);
-	return change_pin(l);
+		return run_step(l, &unblock_step);
+	if (l->pin_state & SITHS_PIN_FINAL_TRY)
+		login_tell(l, PAM_ERROR_MSG, "Warning: last try. A wrong PIN now locks the card.");
+	else if (l->pin_state & SITHS_PIN_COUNT_LOW)
+		login_tell(l, PAM_TEXT_INFO, "A wrong PIN has been entered before.");
+	return run_step(l, &change_step);
 }
 
 int
@@ -189,14 +185,9 @@ pam_siths_password(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct login l;
 	int r;
 
-	memset(&l, 0, sizeof(l));
-	l.pamh = pamh;
-	l.silent = (flags & PAM_SILENT) != 0;
-	if (pam_siths_take_options(pamh, argc, argv, &l.opts) != PAM_SUCCESS)
-		return PAM_SERVICE_ERR;
 	/* the first pass only finds out whether there is a card to change */
-	if ((r = login_open_context(&l)) == PAM_SUCCESS && (r = login_find_card(&l)) ==
-	    PAM_SUCCESS && (flags & PAM_PRELIM_CHECK) == 0)
+	if ((r = login_begin(&l, pamh, flags, argc, argv)) == PAM_SUCCESS &&
+	    (r = login_find_card(&l)) == PAM_SUCCESS && (flags & PAM_PRELIM_CHECK) == 0)
 		r = (flags & PAM_UPDATE_AUTHTOK) != 0 ? update(&l) : PAM_SERVICE_ERR;
 	login_end(&l);
 	return r;
