@@ -65,35 +65,20 @@ siths_ctx_check_pin(const siths_ctx *ctx, const char *pin)
 	return check_pin_form(ctx, pin);
 }
 
-/* The PIN state after a try, keeping the try's own failure message. */
-static void
-read_state_after(siths_card *card, int r, siths_pin_state *state)
-{
-	char detail[SITHS_ERRMSG_MAX];
-
-	snprintf(detail, sizeof(detail), "%s", siths_ctx_errmsg(card->ctx));
-	if (siths_card_pin_state(card, state) != 0 && r != 0)
-		siths_fail(card->ctx, r, "%s", detail);
-}
-
 int
 siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 {
 	siths_pin_state before = 0;
 	int r;
 
-	if (state != NULL)
-		*state = 0;
-	if (card == NULL)
-		return SITHS_ERR_INVALID_ARGUMENT;
-	siths_clear_error(card->ctx);
 	/* Every try starts logged out, so a failed try never rides on an earlier one. */
-	card->logged_in = 0;
+	if ((r = siths_card_start_try(card, state)) != 0)
+		return r;
 	siths_p11_logout(card->tok);
 	if (pin != NULL && (r = check_pin_form(card->ctx, pin)) != 0) {
 		/* no try was used; the state still warns of a final try */
 		if (state != NULL)
-			read_state_after(card, r, state);
+			siths_card_state_after(card, r, state);
 		return r;
 	}
 	if ((r = siths_p11_pin_state(card->tok, &before)) != 0)
@@ -111,7 +96,7 @@ siths_card_login(siths_card *card, const char *pin, siths_pin_state *state)
 		card->wrong_pin = 1;
 	}
 	if (state != NULL)
-		read_state_after(card, r, state);
+		siths_card_state_after(card, r, state);
 	return r;
 }
 

@@ -478,3 +478,25 @@ siths_card_pin_state(siths_card *card, siths_pin_state *state)
 		*state |= SITHS_PIN_COUNT_LOW;
 	return 0;
 }
+
+int
+siths_card_start_try(siths_card *card, siths_pin_state *state)
+{
+	if (state != NULL)
+		*state = 0;
+	if (card == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(card->ctx);
+	card->logged_in = 0;
+	return 0;
+}
+
+void
+siths_card_state_after(siths_card *card, int r, siths_pin_state *state)
+{
+	char detail[SITHS_ERRMSG_MAX];
+
+	snprintf(detail, sizeof(detail), "%s", siths_ctx_errmsg(card->ctx));
+	if (siths_card_pin_state(card, state) != 0 && r != 0)
+		siths_fail(card->ctx, r, "%s", detail);
+}

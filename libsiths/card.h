@@ -1,7 +1,8 @@
 /*
  * card.h - what a siths_card holds: the token, what its certificates are,
  * which one logs in, and what the PIN tries on it have shown. card.c finds
- * and describes the card; auth.c logs in with it.
+ * and describes the card; auth.c logs in with it; pin.c changes and
+ * unblocks its PIN.
  */
 #ifndef SITHS_CARD_H
 #define SITHS_CARD_H
@@ -35,5 +36,15 @@ struct siths_card {
 
 /* The refusal of a card whose chosen certificate is SIZE_MAX. */
 int siths_card_no_identity(const siths_card *card);
+
+/*
+ * The start of every PIN try (login, change, unblock): *state cleared,
+ * card checked, the context's error cleared, the card counted as logged
+ * out. SITHS_ERR_INVALID_ARGUMENT for a NULL card.
+ */
+int siths_card_start_try(siths_card *card, siths_pin_state *state);
+
+/* The PIN state after a try into *state, keeping the try's own failure r's message. */
+void siths_card_state_after(siths_card *card, int r, siths_pin_state *state);
 
 #endif

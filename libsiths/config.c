@@ -467,6 +467,24 @@ parse_service_mode(struct parse_state *st, const struct key_spec *ks, const char
 	return 0;
 }
 
+static int
+parse_card_removal(struct parse_state *st, const struct key_spec *ks, const char *value,
+    void *field)
+{
+	if (strcmp(value, "none") == 0) {
+		*(int *)field = SITHS_REMOVAL_NONE;
+	} else if (strcmp(value, "lock") == 0) {
+		*(int *)field = SITHS_REMOVAL_LOCK;
+	} else if (strcmp(value, "logout") == 0) {
+		*(int *)field = SITHS_REMOVAL_LOGOUT;
+	} else {
+		set_error(st, SITHS_ERR_CONFIG_VALUE,
+		    "[pam] on_card_removal: '%s' is not lock, logout or none", value);
+		return -1;
+	}
+	return 0;
+}
+
 /* A user or group as a name (letters, digits, '_', '-', '.') or a number. */
 static int
 parse_account(struct parse_state *st, const struct key_spec *ks, const char *value,
@@ -663,6 +681,7 @@ static const struct key_spec key_table[] = {
 	{ "pam", "allowed_orgs", parse_word_list, F(pam_allowed_orgs), 0, 0 },
 	{ "pam", "required_role", parse_string, F(pam_required_role), 0, 0 },
 	{ "pam", "min_loa", parse_int, F(pam_min_loa), 1, 4 },
+	{ "pam", "on_card_removal", parse_card_removal, F(on_card_removal), 0, 0 },
 	{ "service", "mode", parse_service_mode, F(service_mode), 0, 0 },
 	{ "service", "socket", parse_path, F(service_socket), 0, 0 },
 	{ "service", "user", parse_account, F(service_user), 0, 0 },

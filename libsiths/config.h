@@ -138,6 +138,7 @@ struct siths_config {
 	struct siths_strlist pam_allowed_orgs;  /* organisation HSA-ids or numbers; none: any */
 	char *pam_required_role;       /* an hsaSystemRole value */
 	int pam_min_loa;               /* 0: [trust] min_loa */
+	int on_card_removal;           /* enum siths_card_removal */
 
 	/* [service]: sithsd, the resident validator */
 	int service_mode;              /* enum siths_service_mode */

@@ -182,6 +182,14 @@ siths_ctx_config_path(const siths_ctx *ctx)
 }
 
 int
+siths_ctx_card_removal(const siths_ctx *ctx)
+{
+	if (ctx == NULL || ctx->cfg == NULL)
+		return SITHS_REMOVAL_NONE;
+	return ctx->cfg->on_card_removal;
+}
+
+int
 siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max)
 {
 	if (min != NULL)

@@ -42,6 +42,10 @@ struct siths_ctx {
 	void *log_userdata;
 	int log_level;
 
+	/* siths_ctx_set_allow_root (usermap.c); set before the context is shared */
+	int allow_root_set;            /* 0: [pam] allow_root decides */
+	int allow_root;
+
 	/* trust (verify.c): built once, read-only afterwards */
 	X509_STORE *store;
 	STACK_OF(X509) *intermediates;

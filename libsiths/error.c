@@ -11,6 +11,7 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "i18n.h"
 #include "log.h"
 #include "text.h"
 
@@ -26,131 +27,89 @@ struct status_text {
 	int status;
 	const char *name;
 	int unavailable;
-	const char *en;
-	const char *sv;
+	const char *en;         /* the msgid; po/sv.po has it in Swedish */
 };
 
-#define A(code, en, sv) { code, #code, 1, en, sv }  /* no answer could be had */
-#define S(code, en, sv) { code, #code, 0, en, sv }  /* an answer */
+#define A(code, en) { code, #code, 1, en }  /* no answer could be had */
+#define S(code, en) { code, #code, 0, en }  /* an answer */
 static const struct status_text status_table[] = {
-	S(SITHS_OK, "success", "klart"),
-	A(SITHS_ERR_INTERNAL, "internal error", "internt fel"),
-	A(SITHS_ERR_NOMEM, "out of memory", "minnet räcker inte"),
-	A(SITHS_ERR_INVALID_ARGUMENT, "invalid argument", "ogiltigt argument"),
-	A(SITHS_ERR_CONFIG_OPEN, "the configuration file cannot be read",
-	    "konfigurationsfilen kan inte läsas"),
-	A(SITHS_ERR_CONFIG_UNSAFE, "the configuration file is not protected (owner, mode or symlink)",
-	    "konfigurationsfilen är inte skyddad (ägare, rättigheter eller symbolisk länk)"),
-	A(SITHS_ERR_CONFIG_SYNTAX, "the configuration file is malformed",
-	    "konfigurationsfilen är felaktigt skriven"),
-	A(SITHS_ERR_CONFIG_KEY, "unknown or repeated configuration key",
-	    "okänd eller upprepad inställning i konfigurationen"),
-	A(SITHS_ERR_CONFIG_VALUE, "bad configuration value", "felaktigt värde i konfigurationen"),
-	A(SITHS_ERR_CONFIG_MISSING, "a required configuration key is missing",
-	    "en nödvändig inställning saknas i konfigurationen"),
-	A(SITHS_ERR_TRUST_LOAD, "the trusted certificates cannot be loaded",
-	    "de betrodda certifikaten kan inte läsas in"),
-	A(SITHS_ERR_CARD_MODULE, "the PKCS#11 module cannot be loaded",
-	    "PKCS#11-modulen kan inte läsas in"),
-	A(SITHS_ERR_CARD_ABSENT, "no card found", "inget kort hittades"),
-	A(SITHS_ERR_CARD_NO_CERT, "the card holds no usable authentication certificate",
-	    "kortet har inget användbart legitimeringscertifikat"),
-	A(SITHS_ERR_CARD_IO, "the card failed an operation", "kortet kunde inte utföra en åtgärd"),
-	A(SITHS_ERR_CARD_REMOVED, "the card was removed", "kortet togs ut"),
-	A(SITHS_ERR_CARD_TIMEOUT, "the card did not answer in time", "kortet svarade inte i tid"),
-	A(SITHS_ERR_CARD_SIGN, "the card could not sign", "kortet kunde inte signera"),
-	S(SITHS_ERR_PROOF_FAILED, "the card did not prove that it holds the certificate's key",
-	    "kortet kunde inte visa att det har certifikatets nyckel"),
-	S(SITHS_ERR_CARD_NOT_LOGGED_IN, "the card needs the PIN first",
-	    "kortet behöver PIN-koden först"),
-	S(SITHS_ERR_CARD_CANCELLED, "the wait for a card or the PIN entry was cancelled",
-	    "väntan på kortet eller inmatningen av PIN-koden avbröts"),
-	S(SITHS_ERR_PIN_EMPTY, "no PIN was given", "ingen PIN-kod angavs"),
-	S(SITHS_ERR_PIN_TOO_SHORT, "the PIN is too short", "PIN-koden är för kort"),
-	S(SITHS_ERR_PIN_TOO_LONG, "the PIN is too long", "PIN-koden är för lång"),
-	S(SITHS_ERR_PIN_FORMAT, "the PIN may contain digits only",
-	    "PIN-koden får bara innehålla siffror"),
-	S(SITHS_ERR_PIN_INCORRECT, "wrong PIN", "fel PIN-kod"),
-	S(SITHS_ERR_PIN_LOCKED, "the PIN is locked", "PIN-koden är låst"),
-	S(SITHS_ERR_PIN_MUST_CHANGE, "the PIN must be changed first",
-	    "PIN-koden måste bytas först"),
-	S(SITHS_ERR_CERT_PARSE, "not a valid certificate", "inget giltigt certifikat"),
-	S(SITHS_ERR_CERT_UNTRUSTED, "the certificate is not issued by a trusted CA",
-	    "certifikatet är inte utfärdat av en betrodd utfärdare"),
-	S(SITHS_ERR_CERT_EXPIRED, "the certificate has expired", "certifikatet har gått ut"),
-	S(SITHS_ERR_CERT_NOT_YET_VALID, "the certificate is not valid yet",
-	    "certifikatet gäller inte än"),
-	S(SITHS_ERR_CERT_SIGNATURE_ONLY, "a signature certificate cannot be used to log in",
-	    "ett underskriftscertifikat kan inte användas för inloggning"),
-	S(SITHS_ERR_CERT_KEY_USAGE, "the certificate's key usage does not allow this",
-	    "certifikatets nyckelanvändning tillåter inte detta"),
-	S(SITHS_ERR_CERT_EKU, "the certificate's extended key usage does not allow this",
-	    "certifikatets utökade nyckelanvändning tillåter inte detta"),
-	S(SITHS_ERR_CERT_NO_HSA_ID, "the certificate carries no HSA-id",
-	    "certifikatet har inget HSA-id"),
-	S(SITHS_ERR_CERT_HSA_ID_INVALID, "the certificate's HSA-id is malformed",
-	    "certifikatets HSA-id är felaktigt"),
-	S(SITHS_ERR_CERT_POLICY, "the certificate has no accepted certificate policy",
-	    "certifikatet har ingen godkänd certifikatpolicy"),
-	S(SITHS_ERR_CERT_LOA_TOO_LOW, "the certificate's level of assurance is too low",
-	    "certifikatets tillitsnivå är för låg"),
-	S(SITHS_ERR_CERT_WEAK_KEY, "the certificate's key is too weak",
-	    "certifikatets nyckel är för svag"),
-	S(SITHS_ERR_CERT_CHAIN, "the certification path is invalid",
-	    "certifikatkedjan är ogiltig"),
-	A(SITHS_ERR_REVOCATION_UNAVAILABLE, "revocation status could not be checked",
-	    "det gick inte att kontrollera om certifikatet är spärrat"),
-	S(SITHS_ERR_CERT_REVOKED, "the certificate is revoked", "certifikatet är spärrat"),
-	S(SITHS_ERR_REVOCATION_UNKNOWN, "the revocation service does not know the certificate",
-	    "spärrtjänsten känner inte till certifikatet"),
-	S(SITHS_ERR_OCSP_INVALID, "the OCSP response is not valid", "OCSP-svaret är ogiltigt"),
-	S(SITHS_ERR_OCSP_NONCE, "the OCSP response does not carry the nonce we sent",
-	    "OCSP-svaret saknar det engångsvärde som skickades"),
-	S(SITHS_ERR_CRL_INVALID, "the revocation list is not valid", "spärrlistan är ogiltig"),
-	S(SITHS_ERR_REVOCATION_STALE, "the revocation information is out of date",
-	    "spärrinformationen är inaktuell"),
-	S(SITHS_ERR_CRL_NOT_COVERED, "no revocation list covers the certificate",
-	    "ingen spärrlista omfattar certifikatet"),
-	A(SITHS_ERR_HSA_UNREACHABLE, "the HSA directory cannot be reached",
-	    "HSA-katalogen kan inte nås"),
-	S(SITHS_ERR_HSA_NOT_FOUND, "the person is not in the HSA directory",
-	    "personen finns inte i HSA-katalogen"),
-	S(SITHS_ERR_HSA_AMBIGUOUS, "the HSA-id matches more than one directory entry",
-	    "HSA-id:t matchar mer än en post i katalogen"),
-	S(SITHS_ERR_HSA_INACTIVE, "the person's HSA commission is not active",
-	    "personens uppdrag i HSA är inte aktivt"),
-	A(SITHS_ERR_HSA_PROTOCOL, "the HSA directory answered with an error",
-	    "HSA-katalogen svarade med ett fel"),
-	A(SITHS_ERR_HSA_BIND, "the HSA directory refused our credentials",
-	    "HSA-katalogen godtog inte våra inloggningsuppgifter"),
-	A(SITHS_ERR_HSA_TIMEOUT, "the HSA directory did not answer in time",
-	    "HSA-katalogen svarade inte i tid"),
-	A(SITHS_ERR_HSA_ID_INVALID, "malformed HSA-id", "felaktigt HSA-id"),
-	A(SITHS_ERR_HSA_ENTRY_TOO_LARGE, "the directory entry is too large",
-	    "katalogposten är för stor"),
-	S(SITHS_ERR_POLICY_NO_MAPPING, "no local user is mapped to this HSA-id",
-	    "ingen lokal användare är kopplad till detta HSA-id"),
-	S(SITHS_ERR_POLICY_USER_MISMATCH, "the card belongs to another user",
-	    "kortet tillhör en annan användare"),
-	S(SITHS_ERR_POLICY_ROOT_DENIED, "logging in as root with a card is not allowed",
-	    "inloggning som root med kort är inte tillåten"),
-	A(SITHS_ERR_POLICY_MAP_FILE, "the user map cannot be read",
-	    "användarkopplingen kan inte läsas"),
-	S(SITHS_ERR_POLICY_UNKNOWN_USER, "the mapped local user does not exist",
-	    "den kopplade lokala användaren finns inte"),
-	S(SITHS_ERR_POLICY_ORG_NOT_ALLOWED, "the person's organisation is not allowed here",
-	    "personens organisation har inte tillgång här"),
-	S(SITHS_ERR_POLICY_ROLE_MISSING, "the person lacks the role this needs",
-	    "personen saknar den roll som krävs"),
-	A(SITHS_ERR_SERVICE_UNAVAILABLE, "the validation service (sithsd) cannot be reached",
-	    "valideringstjänsten (sithsd) kan inte nås"),
-	A(SITHS_ERR_SERVICE_PROTOCOL, "the validation service gave no usable answer",
-	    "valideringstjänsten gav inget användbart svar"),
-	S(SITHS_ERR_SERVICE_DENIED, "the validation service does not answer this caller that",
-	    "valideringstjänsten besvarar inte den frågan från den här användaren"),
+	S(SITHS_OK, N_("success")),
+	A(SITHS_ERR_INTERNAL, N_("internal error")),
+	A(SITHS_ERR_NOMEM, N_("out of memory")),
+	A(SITHS_ERR_INVALID_ARGUMENT, N_("invalid argument")),
+	A(SITHS_ERR_CONFIG_OPEN, N_("the configuration file cannot be read")),
+	A(SITHS_ERR_CONFIG_UNSAFE,
+	    N_("the configuration file is not protected (owner, mode or symlink)")),
+	A(SITHS_ERR_CONFIG_SYNTAX, N_("the configuration file is malformed")),
+	A(SITHS_ERR_CONFIG_KEY, N_("unknown or repeated configuration key")),
+	A(SITHS_ERR_CONFIG_VALUE, N_("bad configuration value")),
+	A(SITHS_ERR_CONFIG_MISSING, N_("a required configuration key is missing")),
+	A(SITHS_ERR_TRUST_LOAD, N_("the trusted certificates cannot be loaded")),
+	A(SITHS_ERR_CARD_MODULE, N_("the PKCS#11 module cannot be loaded")),
+	A(SITHS_ERR_CARD_ABSENT, N_("no card found")),
+	A(SITHS_ERR_CARD_NO_CERT, N_("the card holds no usable authentication certificate")),
+	A(SITHS_ERR_CARD_IO, N_("the card failed an operation")),
+	A(SITHS_ERR_CARD_REMOVED, N_("the card was removed")),
+	A(SITHS_ERR_CARD_TIMEOUT, N_("the card did not answer in time")),
+	A(SITHS_ERR_CARD_SIGN, N_("the card could not sign")),
+	S(SITHS_ERR_PROOF_FAILED, N_("the card did not prove that it holds the certificate's key")),
+	S(SITHS_ERR_CARD_NOT_LOGGED_IN, N_("the card needs the PIN first")),
+	S(SITHS_ERR_CARD_CANCELLED, N_("the wait for a card or the PIN entry was cancelled")),
+	S(SITHS_ERR_PIN_EMPTY, N_("no PIN was given")),
+	S(SITHS_ERR_PIN_TOO_SHORT, N_("the PIN is too short")),
+	S(SITHS_ERR_PIN_TOO_LONG, N_("the PIN is too long")),
+	S(SITHS_ERR_PIN_FORMAT, N_("the PIN may contain digits only")),
+	S(SITHS_ERR_PIN_INCORRECT, N_("wrong PIN")),
+	S(SITHS_ERR_PIN_LOCKED, N_("the PIN is locked")),
+	S(SITHS_ERR_PIN_MUST_CHANGE, N_("the PIN must be changed first")),
+	S(SITHS_ERR_PIN_UNCHANGED, N_("the new PIN is the same as the old one")),
+	S(SITHS_ERR_PIN_MISMATCH, N_("the two new PINs differ")),
+	S(SITHS_ERR_PUK_INCORRECT, N_("wrong PUK")),
+	S(SITHS_ERR_PUK_LOCKED, N_("the PUK is locked")),
+	S(SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED,
+	    N_("this card cannot be unblocked here; ask the card's issuer to unblock it")),
+	S(SITHS_ERR_CERT_PARSE, N_("not a valid certificate")),
+	S(SITHS_ERR_CERT_UNTRUSTED, N_("the certificate is not issued by a trusted CA")),
+	S(SITHS_ERR_CERT_EXPIRED, N_("the certificate has expired")),
+	S(SITHS_ERR_CERT_NOT_YET_VALID, N_("the certificate is not valid yet")),
+	S(SITHS_ERR_CERT_SIGNATURE_ONLY, N_("a signature certificate cannot be used to log in")),
+	S(SITHS_ERR_CERT_KEY_USAGE, N_("the certificate's key usage does not allow this")),
+	S(SITHS_ERR_CERT_EKU, N_("the certificate's extended key usage does not allow this")),
+	S(SITHS_ERR_CERT_NO_HSA_ID, N_("the certificate carries no HSA-id")),
+	S(SITHS_ERR_CERT_HSA_ID_INVALID, N_("the certificate's HSA-id is malformed")),
+	S(SITHS_ERR_CERT_POLICY, N_("the certificate has no accepted certificate policy")),
+	S(SITHS_ERR_CERT_LOA_TOO_LOW, N_("the certificate's level of assurance is too low")),
+	S(SITHS_ERR_CERT_WEAK_KEY, N_("the certificate's key is too weak")),
+	S(SITHS_ERR_CERT_CHAIN, N_("the certification path is invalid")),
+	A(SITHS_ERR_REVOCATION_UNAVAILABLE, N_("revocation status could not be checked")),
+	S(SITHS_ERR_CERT_REVOKED, N_("the certificate is revoked")),
+	S(SITHS_ERR_REVOCATION_UNKNOWN, N_("the revocation service does not know the certificate")),
+	S(SITHS_ERR_OCSP_INVALID, N_("the OCSP response is not valid")),
+	S(SITHS_ERR_OCSP_NONCE, N_("the OCSP response does not carry the nonce we sent")),
+	S(SITHS_ERR_CRL_INVALID, N_("the revocation list is not valid")),
+	S(SITHS_ERR_REVOCATION_STALE, N_("the revocation information is out of date")),
+	S(SITHS_ERR_CRL_NOT_COVERED, N_("no revocation list covers the certificate")),
+	A(SITHS_ERR_HSA_UNREACHABLE, N_("the HSA directory cannot be reached")),
+	S(SITHS_ERR_HSA_NOT_FOUND, N_("the person is not in the HSA directory")),
+	S(SITHS_ERR_HSA_AMBIGUOUS, N_("the HSA-id matches more than one directory entry")),
+	S(SITHS_ERR_HSA_INACTIVE, N_("the person's HSA commission is not active")),
+	A(SITHS_ERR_HSA_PROTOCOL, N_("the HSA directory answered with an error")),
+	A(SITHS_ERR_HSA_BIND, N_("the HSA directory refused our credentials")),
+	A(SITHS_ERR_HSA_TIMEOUT, N_("the HSA directory did not answer in time")),
+	A(SITHS_ERR_HSA_ID_INVALID, N_("malformed HSA-id")),
+	A(SITHS_ERR_HSA_ENTRY_TOO_LARGE, N_("the directory entry is too large")),
+	S(SITHS_ERR_POLICY_NO_MAPPING, N_("no local user is mapped to this HSA-id")),
+	S(SITHS_ERR_POLICY_USER_MISMATCH, N_("the card belongs to another user")),
+	S(SITHS_ERR_POLICY_ROOT_DENIED, N_("logging in as root with a card is not allowed")),
+	A(SITHS_ERR_POLICY_MAP_FILE, N_("the user map cannot be read")),
+	S(SITHS_ERR_POLICY_UNKNOWN_USER, N_("the mapped local user does not exist")),
+	S(SITHS_ERR_POLICY_ORG_NOT_ALLOWED, N_("the person's organisation is not allowed here")),
+	S(SITHS_ERR_POLICY_ROLE_MISSING, N_("the person lacks the role this needs")),
+	A(SITHS_ERR_SERVICE_UNAVAILABLE, N_("the validation service (sithsd) cannot be reached")),
+	A(SITHS_ERR_SERVICE_PROTOCOL, N_("the validation service gave no usable answer")),
+	S(SITHS_ERR_SERVICE_DENIED, N_("the validation service does not answer this caller that")),
 	A(SITHS_ERR_SERVICE_UNTRUSTED,
-	    "the validation service's socket is held by another user than the configured one",
-	    "valideringstjänstens uttag hålls av en annan användare än den inställda"),
+	    N_("the validation service's socket is held by another user than the configured one")),
 };
 #undef A
 #undef S
@@ -172,19 +131,14 @@ siths_strerror(int status)
 {
 	const struct status_text *st = status_lookup(status);
 
-	return st != NULL ? st->en : "unknown status";
+	return st != NULL ? st->en : N_("unknown status");
 }
 
 const char *
 siths_strerror_lang(int status, const char *lang)
 {
-	const struct status_text *st = status_lookup(status);
-
-	/* "sv", or a locale or language tag for Swedish: sv_SE.UTF-8, sv-FI */
-	if (lang == NULL || strncmp(lang, "sv", 2) != 0 ||
-	    (lang[2] != '\0' && strchr("_-.@", lang[2]) == NULL))
-		return siths_strerror(status);
-	return st != NULL ? st->sv : "okänd status";
+	/* NULL: the thread's locale; "sv", sv_SE.UTF-8, sv-FI: Swedish */
+	return siths_i18n_text(lang, siths_strerror(status));
 }
 
 const char *

@@ -252,6 +252,8 @@ struct p11_job {
 	CK_UTF8CHAR pin[P11_MAX_PIN];  /* the job's own copy, wiped */
 	CK_ULONG pin_len;
 	int pin_pad;                   /* the reader's PIN pad asks instead */
+	CK_UTF8CHAR new_pin[P11_MAX_PIN]; /* PIN change and unblock: the new PIN, wiped */
+	CK_ULONG new_pin_len;
 
 	/* finding the key to sign with (in slot) */
 	CK_BYTE id[P11_MAX_ID];
@@ -1311,6 +1313,209 @@ siths_p11_logout(struct siths_p11_token *tok)
 	    "C_Logout", &job) == 0)
 		job_release(job);
 	tok->logged_in = 0;
+}
+
+/* --- changing and unblocking the PIN ------------------------------------ */
+
+/*
+ * Both run in a read-write session of their own (C_SetPIN and an SO login
+ * need one), opened and closed by the job; job->what names the call that
+ * failed, for pin_change_fail(). A change logs the user in first: in a
+ * session without a login, some modules take C_SetPIN for an unblock with
+ * the PUK (OpenSC's pin_unblock_style = set_pin_in_unlogged_session).
+ */
+static void
+set_pin_run(struct p11_job *job)
+{
+	CK_FUNCTION_LIST_PTR fn = job->fn;
+	CK_SESSION_HANDLE s;
+
+	job->what = "C_OpenSession";
+	job->rv = fn->C_OpenSession(job->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+	    &s);
+	if (job->rv == CKR_OK) {
+		job->what = "C_Login";
+		job->rv = fn->C_Login(s, CKU_USER, job->pin, job->pin_len);
+		if (job->rv == CKR_USER_ALREADY_LOGGED_IN)
+			job->rv = CKR_OK;
+		if (job->rv == CKR_OK) {
+			job->what = "C_SetPIN";
+			job->rv = fn->C_SetPIN(s, job->pin, job->pin_len, job->new_pin,
+			    job->new_pin_len);
+			(void)fn->C_Logout(s);
+		}
+		(void)fn->C_CloseSession(s);
+	}
+	explicit_bzero(job->pin, sizeof(job->pin));
+	explicit_bzero(job->new_pin, sizeof(job->new_pin));
+}
+
+/*
+ * The PUK is the token's security officer PIN (C_Login as CKU_SO); C_InitPIN
+ * sets the new PIN. An SO login is refused while any read-only session of
+ * this process is open on the token (CKR_SESSION_READ_ONLY_EXISTS), and
+ * libp11 keeps the one it listed the objects in: all are closed first. The
+ * card's objects are read already; the token's own session opens again
+ * afterwards (siths_p11_unblock_pin).
+ */
+static void
+unblock_run(struct p11_job *job)
+{
+	CK_FUNCTION_LIST_PTR fn = job->fn;
+	CK_SESSION_HANDLE s;
+
+	(void)fn->C_CloseAllSessions(job->slot);
+	job->what = "C_OpenSession";
+	job->rv = fn->C_OpenSession(job->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+	    &s);
+	if (job->rv == CKR_OK) {
+		job->what = "C_Login(CKU_SO)";
+		job->rv = fn->C_Login(s, CKU_SO, job->pin, job->pin_len);
+		if (job->rv == CKR_OK) {
+			job->what = "C_InitPIN";
+			job->rv = fn->C_InitPIN(s, job->new_pin, job->new_pin_len);
+			(void)fn->C_Logout(s);
+		}
+		(void)fn->C_CloseSession(s);
+	}
+	explicit_bzero(job->pin, sizeof(job->pin));
+	explicit_bzero(job->new_pin, sizeof(job->new_pin));
+}
+
+/*
+ * Whether an SO login's refusal says the module has no way to unblock with
+ * the PUK (no SO user, or one it cannot verify, as OpenSC's PIV driver,
+ * whose card takes the PUK only inside RESET RETRY COUNTER), rather than
+ * that the card is gone or the PUK wrong.
+ */
+static int
+so_login_unsupported(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_FUNCTION_NOT_SUPPORTED:
+	case CKR_USER_TYPE_INVALID:
+	case CKR_GENERAL_ERROR:
+	case CKR_FUNCTION_FAILED:
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* What a failed change or unblock means; the new PIN had new_len bytes. */
+static int
+pin_change_fail(struct siths_p11_token *tok, const char *step, CK_RV rv, int unblock,
+    size_t new_len)
+{
+	const char *reader = tok->reader;
+	int so = strcmp(step, "C_Login(CKU_SO)") == 0;
+	CK_TOKEN_INFO info;
+
+	if (so && so_login_unsupported(rv))
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED, "the module of the "
+		    "card in '%s' has no PUK login (C_Login(CKU_SO): CKR 0x%lx)", reader,
+		    (unsigned long)rv);
+	switch (rv) {
+	case CKR_PIN_INCORRECT:
+		return unblock ? siths_fail(tok->ctx, SITHS_ERR_PUK_INCORRECT,
+		    "the card in '%s' did not accept the PUK", reader) :
+		    siths_fail(tok->ctx, SITHS_ERR_PIN_INCORRECT,
+		    "the card in '%s' did not accept the old PIN", reader);
+	case CKR_PIN_LOCKED:
+		return unblock ? siths_fail(tok->ctx, SITHS_ERR_PUK_LOCKED,
+		    "the PUK of the card in '%s' is locked", reader) :
+		    siths_fail(tok->ctx, SITHS_ERR_PIN_LOCKED,
+		    "the PIN of the card in '%s' is locked", reader);
+	case CKR_PIN_INVALID:
+		if (so)
+			break;
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_FORMAT,
+		    "the card in '%s' does not accept the characters of the new PIN", reader);
+	case CKR_PIN_LEN_RANGE:
+		if (so)
+			break;
+		return siths_fail(tok->ctx, token_info(tok, &info) == 0 &&
+		    info.ulMinPinLen != CK_UNAVAILABLE_INFORMATION && new_len < info.ulMinPinLen ?
+		    SITHS_ERR_PIN_TOO_SHORT : SITHS_ERR_PIN_TOO_LONG,
+		    "the card in '%s' does not take a new PIN of %zu digits", reader, new_len);
+	case CKR_FUNCTION_NOT_SUPPORTED:
+	case CKR_USER_TYPE_INVALID:
+	case CKR_SESSION_READ_ONLY:
+	case CKR_SESSION_READ_ONLY_EXISTS:
+	case CKR_TOKEN_WRITE_PROTECTED:
+		return siths_fail(tok->ctx, unblock ? SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED :
+		    SITHS_ERR_CARD_IO, "the card in '%s' does not let its PIN be %s here (%s: CKR "
+		    "0x%lx)", reader, unblock ? "unblocked" : "changed", step, (unsigned long)rv);
+	default:
+		break;
+	}
+	return siths_fail(tok->ctx, ckr_status(rv, SITHS_ERR_CARD_IO),
+	    "%s on the card in '%s' failed (CKR 0x%lx)", step, reader, (unsigned long)rv);
+}
+
+/* Run a change (unblock 0: secret is the old PIN) or an unblock (secret is the PUK). */
+static int
+pin_change_job(struct siths_p11_token *tok, const char *secret, const char *new_pin,
+    int unblock)
+{
+	size_t len = strnlen(secret, P11_MAX_PIN + 1), new_len = strnlen(new_pin, P11_MAX_PIN + 1);
+	struct p11_job *job = NULL;
+	int r;
+
+	if (len == 0 || new_len == 0)
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_EMPTY, "no PIN given");
+	if (len > P11_MAX_PIN || new_len > P11_MAX_PIN)
+		return siths_fail(tok->ctx, SITHS_ERR_PIN_TOO_LONG, "the PIN is too long");
+	/* an unblock has closed our session: its caller asked first */
+	if (!unblock && (r = token_present(tok)) != 0)
+		return r;
+	if ((job = job_new(unblock ? unblock_run : set_pin_run)) == NULL)
+		return siths_fail(tok->ctx, SITHS_ERR_NOMEM, "out of memory");
+	job->fn = tok->p11->fn;
+	job->slot = tok->slot_id;
+	/* the job's own copies, as for login */
+	memcpy(job->pin, secret, len);
+	job->pin_len = len;
+	memcpy(job->new_pin, new_pin, new_len);
+	job->new_pin_len = new_len;
+	r = job_run(tok->ctx, job, unblock ? "the PIN unblock" : "the PIN change");
+	if (r == 0 && job->rv != CKR_OK)
+		r = pin_change_fail(tok, job->what, job->rv, unblock, new_len);
+	job_release(job);
+	return r;
+}
+
+int
+siths_p11_change_pin(struct siths_p11_token *tok, const char *old_pin, const char *new_pin)
+{
+	int r;
+
+	if (tok == NULL || old_pin == NULL || new_pin == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_p11_logout(tok);
+	if ((r = pin_change_job(tok, old_pin, new_pin, 0)) == 0)
+		siths_info(tok->ctx, "the PIN of the card in '%s' was changed", tok->reader);
+	return r;
+}
+
+int
+siths_p11_unblock_pin(struct siths_p11_token *tok, const char *puk, const char *new_pin)
+{
+	int r, r2;
+
+	if (tok == NULL || puk == NULL || new_pin == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	/* an SO login wants no user logged in and no read-only session open
+	 * (unblock_run): ours ends for it and opens again */
+	if ((r = token_present(tok)) != 0)
+		return r;
+	token_end_session(tok);
+	if ((r = pin_change_job(tok, puk, new_pin, 1)) == 0)
+		siths_info(tok->ctx, "the PIN of the card in '%s' was unblocked", tok->reader);
+	if ((r2 = token_session(tok)) != 0 && r == 0)
+		r = r2;
+	return r;
 }
 
 /* --- signing ------------------------------------------------------------ */

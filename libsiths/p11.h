@@ -47,6 +47,19 @@ int siths_p11_pin_state(struct siths_p11_token *tok, siths_pin_state *state);
  * SITHS_ERR_CARD_CANCELLED when the person cancels there. */
 int siths_p11_login(struct siths_p11_token *tok, const char *pin);
 
+/*
+ * C_SetPIN: the user PIN from old_pin to new_pin (whose form the caller
+ * checked). SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, the form
+ * statuses when the card refuses the new PIN, ...
+ */
+int siths_p11_change_pin(struct siths_p11_token *tok, const char *old_pin, const char *new_pin);
+/*
+ * Unblock: the PUK as the token's security officer PIN, then C_InitPIN with
+ * new_pin. SITHS_ERR_PUK_INCORRECT, SITHS_ERR_PUK_LOCKED, or
+ * SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED when the token or module offers no way.
+ */
+int siths_p11_unblock_pin(struct siths_p11_token *tok, const char *puk, const char *new_pin);
+
 /* Forget a login: the card asks for the PIN again before it signs. */
 void siths_p11_logout(struct siths_p11_token *tok);
 

@@ -21,4 +21,11 @@
 int siths_policy_judge(const siths_identity *id, int min_loa, const struct siths_strlist *orgs,
     const char *role, char *why, size_t len);
 
+/*
+ * sithsd's mapping for a client (siths_map_user in-process): a refusal for
+ * naming root keeps the name in *login, so that a client allowed root
+ * (siths_ctx_set_allow_root) can take it; any other refusal leaves NULL.
+ */
+int siths_map_user_service_side(siths_ctx *ctx, const siths_identity *id, char **login);
+
 #endif

@@ -320,12 +320,19 @@ siths_service_map(siths_ctx *ctx, const char *hsa_id, char **login)
 	int r;
 
 	*login = NULL;
-	r = ask(ctx, json_pack("{s:s, s:s}", "op", "map", "hsa_id", hsa_id != NULL ? hsa_id : ""),
-	    &answer);
-	if (r == 0 && ((name = json_string_value(json_object_get(answer, "login"))) == NULL ||
-	    (*login = strdup(name)) == NULL))
-		r = siths_fail(ctx, name == NULL ? SITHS_ERR_SERVICE_PROTOCOL : SITHS_ERR_NOMEM,
-		    "sithsd's mapping answer holds no login name");
+	if ((r = siths_service_call(ctx, json_pack("{s:s, s:s}", "op", "map", "hsa_id",
+	    hsa_id != NULL ? hsa_id : ""), &answer)) != 0)
+		return r;
+	r = siths_service_answer_status(ctx, answer);
+	/* a refusal for naming root carries the name: the caller may allow root */
+	if (r == 0 || r == SITHS_ERR_POLICY_ROOT_DENIED) {
+		name = json_string_value(json_object_get(answer, "login"));
+		if (name != NULL && (*login = strdup(name)) == NULL)
+			r = siths_fail(ctx, SITHS_ERR_NOMEM, "out of memory");
+		else if (name == NULL && r == 0)
+			r = siths_fail(ctx, SITHS_ERR_SERVICE_PROTOCOL,
+			    "sithsd's mapping answer holds no login name");
+	}
 	json_decref(answer);
 	return r;
 }

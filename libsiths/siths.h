@@ -72,6 +72,9 @@ typedef enum siths_status {
 	SITHS_ERR_PIN_INCORRECT = -34,
 	SITHS_ERR_PIN_LOCKED = -35,
 	SITHS_ERR_PIN_MUST_CHANGE = -36,
+	SITHS_ERR_PIN_UNCHANGED = -37,   /* the new PIN is the old one */
+	SITHS_ERR_PIN_MISMATCH = -38,    /* the new PIN and its repetition differ */
+	SITHS_ERR_PUK_INCORRECT = -39,
 
 	/* certificate */
 	SITHS_ERR_CERT_PARSE = -40,      /* not a certificate, or trailing data */
@@ -123,13 +126,21 @@ typedef enum siths_status {
 	SITHS_ERR_SERVICE_PROTOCOL = -101,   /* a malformed, oversized or late message */
 	SITHS_ERR_SERVICE_DENIED = -102,     /* sithsd's access rule refuses the caller */
 	SITHS_ERR_SERVICE_UNTRUSTED = -103,  /* the socket's peer is not sithsd's user */
+
+	/* unblocking a PIN */
+	SITHS_ERR_PUK_LOCKED = -110,
+	SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED = -111, /* not through this card's module */
 } siths_status;
 
 /* Never NULL; "unknown status" for numbers not listed above. */
 SITHS_API const char *siths_strerror(int status);
-/* The sentence in Swedish for lang "sv", else in English; never NULL. */
+/*
+ * The sentence translated (gettext, text domain "libsiths"): in Swedish for
+ * lang "sv" ("sv_SE.UTF-8" and "sv-FI" count as "sv": a locale can be passed
+ * as it is), in the calling thread's locale (LC_MESSAGES) for NULL, else in
+ * English. Always UTF-8; never NULL.
+ */
 SITHS_API const char *siths_strerror_lang(int status, const char *lang);
-/* ("sv_SE.UTF-8" and "sv-SE" count as "sv": a locale can be passed as it is.) */
 /* The stable name, e.g. "SITHS_ERR_CERT_REVOKED"; never NULL. */
 SITHS_API const char *siths_status_name(int status);
 /*
@@ -181,6 +192,15 @@ SITHS_API void siths_ctx_set_log(siths_ctx *ctx, siths_log_fn *fn, void *userdat
 SITHS_API void siths_ctx_set_log_level(siths_ctx *ctx, int level);
 /* The [card] pin_min and pin_max of a loaded context, for prompts. */
 SITHS_API int siths_ctx_pin_length(const siths_ctx *ctx, int *min, int *max);
+/* [pam] on_card_removal: what a session does when its card leaves the reader. */
+enum siths_card_removal {
+	SITHS_REMOVAL_NONE = 0,
+	SITHS_REMOVAL_LOCK = 1,     /* loginctl lock-session */
+	SITHS_REMOVAL_LOGOUT = 2,   /* loginctl terminate-session */
+};
+/* The configured enum siths_card_removal; SITHS_REMOVAL_NONE for NULL or
+ * before a configuration is loaded. */
+SITHS_API int siths_ctx_card_removal(const siths_ctx *ctx);
 /*
  * Whether pin passes [card] pin_min, pin_max and digits only: 0 or
  * SITHS_ERR_PIN_EMPTY, _TOO_SHORT, _TOO_LONG, _FORMAT. No card is touched;
@@ -380,6 +400,26 @@ SITHS_API int siths_card_pin_state(siths_card *card, siths_pin_state *state);
  * person cancels there. state, when not NULL, receives the PIN state after
  * the try. The library keeps no copy of the PIN. */
 SITHS_API int siths_card_login(siths_card *card, const char *pin, siths_pin_state *state);
+/*
+ * Change the card's PIN (C_SetPIN). Before the card is touched: both PINs
+ * pass the PIN rules (siths_ctx_check_pin), new_again is new_pin
+ * (SITHS_ERR_PIN_MISMATCH; NULL: the caller compared them) and differs from
+ * old_pin (SITHS_ERR_PIN_UNCHANGED). Then the old PIN is tried as in a
+ * login: SITHS_ERR_PIN_INCORRECT (a try used), SITHS_ERR_PIN_LOCKED. state,
+ * when not NULL, receives the PIN state afterwards. Leaves the card logged
+ * out; no copy of any PIN is kept.
+ */
+SITHS_API int siths_card_change_pin(siths_card *card, const char *old_pin, const char *new_pin,
+    const char *new_again, siths_pin_state *state);
+/*
+ * Unblock a locked PIN with the card's PUK and set new_pin (checked as in
+ * siths_card_change_pin, new_again likewise): the PUK is the token's
+ * security officer PIN. SITHS_ERR_PUK_INCORRECT, SITHS_ERR_PUK_LOCKED, or
+ * SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED when this card's module offers no way
+ * to unblock (the card's issuer can).
+ */
+SITHS_API int siths_card_unblock_pin(siths_card *card, const char *puk, const char *new_pin,
+    const char *new_again, siths_pin_state *state);
 /* Prove possession with a fresh host challenge, validate the certificate
  * and resolve the holder in HSA. Needs siths_card_login() first. */
 SITHS_API int siths_card_authenticate(siths_card *card, siths_identity **out);
@@ -441,6 +481,14 @@ SITHS_API char *siths_identity_to_json(const siths_identity *id);
  * against the user database and allow_root. *login is allocated.
  */
 SITHS_API int siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login);
+/*
+ * For this context only, over [pam] allow_root: allow 1 lets the map name
+ * root (uid 0), 0 refuses it, -1 goes back to the configuration. Set it
+ * before the context is shared. Also over sithsd's refusal: a mapping
+ * sithsd refused only for being root is taken when allowed here (the user
+ * checked in this machine's user database again).
+ */
+SITHS_API int siths_ctx_set_allow_root(siths_ctx *ctx, int allow);
 /*
  * The user map read backwards: the (first) HSA-id the map file maps to
  * login; *hsa_id is allocated. SITHS_ERR_POLICY_NO_MAPPING when none does,

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "identity.h"
 #include "log.h"
+#include "policy.h"
 #include "service.h"
 
 /* A user map larger than this is a mistake, not a municipality. */
@@ -91,6 +92,23 @@ search_map(const siths_ctx *ctx, const char *path, char *text, const char *hsa_i
 	return 0;
 }
 
+/* Whether the map may name root for ctx: its own setting, else the configuration's. */
+static int
+root_allowed(const siths_ctx *ctx)
+{
+	return ctx->allow_root_set ? ctx->allow_root : ctx->cfg->allow_root;
+}
+
+int
+siths_ctx_set_allow_root(siths_ctx *ctx, int allow)
+{
+	if (ctx == NULL || allow < -1 || allow > 1)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	ctx->allow_root_set = allow >= 0;
+	ctx->allow_root = allow == 1;
+	return 0;
+}
+
 static int
 check_local_user(siths_ctx *ctx, const char *login)
 {
@@ -100,9 +118,10 @@ check_local_user(siths_ctx *ctx, const char *login)
 	if (getpwnam_r(login, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return siths_fail(ctx, SITHS_ERR_POLICY_UNKNOWN_USER,
 		    "the mapped user '%s' does not exist", login);
-	if (pw.pw_uid == 0 && !ctx->cfg->allow_root)
-		return siths_fail(ctx, SITHS_ERR_POLICY_ROOT_DENIED,
-		    "'%s' has uid 0 and [pam] allow_root = no", login);
+	if (pw.pw_uid == 0 && !root_allowed(ctx))
+		return siths_fail(ctx, SITHS_ERR_POLICY_ROOT_DENIED, "'%s' has uid 0 and %s", login,
+		    ctx->allow_root_set ? "this caller does not allow root" :
+		    "[pam] allow_root = no");
 	return 0;
 }
 
@@ -175,11 +194,68 @@ map_from_attr(siths_ctx *ctx, const struct siths_identity *id, const char *attr,
 	return 0;
 }
 
+/*
+ * The map's login name for id, checked in the user database; *name is
+ * allocated, and kept when the refusal is for root.
+ */
+static int
+map_here(siths_ctx *ctx, const siths_identity *id, char **name)
+{
+	const struct siths_config *cfg = ctx->cfg;
+	int r;
+
+	/* config.c accepts file:/PATH and attr:NAME only */
+	if (cfg->user_map_attr != NULL)
+		r = map_from_attr(ctx, id, cfg->user_map_attr, name);
+	else
+		r = map_from_file(ctx, id, cfg->user_map + strlen("file:"), name);
+	return r != 0 ? r : check_local_user(ctx, *name);
+}
+
+int
+siths_map_user_service_side(siths_ctx *ctx, const siths_identity *id, char **login)
+{
+	char *name = NULL;
+	int r;
+
+	*login = NULL;
+	if (ctx == NULL || ctx->cfg == NULL || id == NULL || id->hsa_id == NULL)
+		return SITHS_ERR_INVALID_ARGUMENT;
+	siths_clear_error(ctx);
+	r = map_here(ctx, id, &name);
+	if (r == 0 || r == SITHS_ERR_POLICY_ROOT_DENIED)
+		*login = name;
+	else
+		free(name);
+	return r;
+}
+
+/*
+ * sithsd refused a mapping for naming root, under its own [pam] allow_root:
+ * this context may allow it (siths_ctx_set_allow_root), after checking the
+ * user in this machine's database; else sithsd's refusal stands.
+ */
+static int
+take_root_refused(siths_ctx *ctx, const char *name, const char *why, char **login)
+{
+	int r;
+
+	if (!ctx->allow_root_set || !ctx->allow_root)
+		return siths_fail(ctx, SITHS_ERR_POLICY_ROOT_DENIED, "%s", why != NULL ? why : "");
+	if ((r = check_local_user(ctx, name)) != 0)
+		return r;
+	if ((*login = strdup(name)) == NULL)
+		return siths_fail(ctx, SITHS_ERR_NOMEM, "user map: out of memory");
+	siths_log(ctx, SITHS_LOG_NOTICE, "'%s' is root: sithsd's configuration refuses it, this "
+	    "caller allows it (allow_root)", name);
+	return 0;
+}
+
 int
 siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 {
 	const struct siths_config *cfg;
-	char *name = NULL;
+	char why[SITHS_ERRMSG_MAX], *name = NULL;
 	int r = SITHS_ERR_INTERNAL;
 
 	if (login != NULL)
@@ -190,6 +266,8 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 	siths_clear_error(ctx);
 	/* sithsd mapped the identity it answered with: its word stands */
 	if (id->svc_mapped) {
+		if (id->svc_map_status == SITHS_ERR_POLICY_ROOT_DENIED && id->svc_login != NULL)
+			return take_root_refused(ctx, id->svc_login, id->svc_map_message, login);
 		if (id->svc_map_status != 0)
 			return siths_fail(ctx, id->svc_map_status, "%s",
 			    id->svc_map_message != NULL ? id->svc_map_message : "");
@@ -199,18 +277,20 @@ siths_map_user(siths_ctx *ctx, const siths_identity *id, char **login)
 		return 0;
 	}
 	if (siths_service_enabled(ctx)) {
-		r = siths_service_map(ctx, id->hsa_id, login);
+		r = siths_service_map(ctx, id->hsa_id, &name);
+		if (r == SITHS_ERR_POLICY_ROOT_DENIED && name != NULL) {
+			snprintf(why, sizeof(why), "%s", siths_ctx_errmsg(ctx));
+			r = take_root_refused(ctx, name, why, login);
+		} else if (r == 0) {
+			*login = name;
+			name = NULL;    /* transferred */
+		}
 		if (!siths_service_fallback(ctx, &r))
-			return r;
+			goto out;
+		free(name);
+		name = NULL;
 	}
-	/* config.c accepts file:/PATH and attr:NAME only */
-	if (cfg->user_map_attr != NULL)
-		r = map_from_attr(ctx, id, cfg->user_map_attr, &name);
-	else
-		r = map_from_file(ctx, id, cfg->user_map + strlen("file:"), &name);
-	if (r != 0)
-		goto out;
-	if ((r = check_local_user(ctx, name)) != 0)
+	if ((r = map_here(ctx, id, &name)) != 0)
 		goto out;
 	/* success */
 	*login = name;

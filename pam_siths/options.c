@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
 
 #include "options.h"
 
@@ -80,12 +83,10 @@ apply_use_first_pin(struct pam_siths_options *opts, const char *value)
 static int
 apply_lang(struct pam_siths_options *opts, const char *value)
 {
-	if (strcmp(value, "sv") == 0)
-		opts->lang = PAM_SITHS_LANG_SV;
-	else if (strcmp(value, "en") == 0)
-		opts->lang = PAM_SITHS_LANG_EN;
-	else
+	/* the two languages there are catalogs for (English is the msgid) */
+	if (strcmp(value, "sv") != 0 && strcmp(value, "en") != 0)
 		return -1;
+	opts->lang = value;
 	return 0;
 }
 
@@ -96,6 +97,7 @@ static const struct option_spec option_table[] = {
 	{ "lang=", apply_lang, 0 },
 	{ "min_loa=", apply_min_loa, 0 },
 	{ "card_only", FLAG(card_only) },
+	{ "allow_root", FLAG(allow_root) },
 	{ "quiet", FLAG(quiet) },
 	{ "try_first_pin", apply_try_first_pin, 0 },
 	{ "use_first_pin", apply_use_first_pin, 0 },
@@ -129,7 +131,6 @@ pam_siths_parse_options(int argc, const char **argv, struct pam_siths_options *o
 	int i;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->lang = PAM_SITHS_LANG_SV;
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "config=", 7) == 0 && i != 0) {
 			snprintf(err, errlen, "config= must be the first argument");
@@ -141,4 +142,27 @@ pam_siths_parse_options(int argc, const char **argv, struct pam_siths_options *o
 		}
 	}
 	return 0;
+}
+
+const char *
+pam_siths_lang(const struct pam_siths_options *opts)
+{
+	return opts->lang;
+}
+
+int
+pam_siths_take_options(pam_handle_t *pamh, int argc, const char **argv,
+    struct pam_siths_options *opts)
+{
+	char err[256];
+
+	if (pam_siths_parse_options(argc, argv, opts, err, sizeof(err)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s", err);
+		return PAM_SERVICE_ERR;
+	}
+	/* not a fault of the stack: the person is still told, in English */
+	if (!siths_i18n_available(opts->lang))
+		pam_syslog(pamh, LOG_WARNING, "lang=%s: no catalog or no such locale installed "
+		    "(locale-gen sv_SE.UTF-8); the person is told in English", opts->lang);
+	return PAM_SUCCESS;
 }

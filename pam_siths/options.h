@@ -5,10 +5,11 @@
 #ifndef PAM_SITHS_OPTIONS_H
 #define PAM_SITHS_OPTIONS_H
 
-enum pam_siths_lang {
-	PAM_SITHS_LANG_SV = 0,
-	PAM_SITHS_LANG_EN = 1,
-};
+#include <stddef.h>
+
+#include <security/pam_modules.h>
+
+#include "i18n.h"
 
 /* Whether an earlier module's PAM_AUTHTOK may stand for the PIN. */
 enum pam_siths_first_pin {
@@ -22,11 +23,12 @@ struct pam_siths_options {
 	const char *reader;     /* NULL: [card] reader */
 	int wait_card_ms;       /* how long to wait for a card to be inserted */
 	int debug;
-	int lang;               /* enum pam_siths_lang */
+	const char *lang;       /* lang=: "sv" or "en"; NULL: the locale's */
 	int card_only;          /* no card: PAM_AUTH_ERR, so no stack skips the module */
 	int quiet;              /* no "no card" sentence, no success line in the log */
 	int min_loa;            /* 0: none; else required beside [trust]/[pam] min_loa */
 	int first_pin;          /* enum pam_siths_first_pin */
+	int allow_root;         /* the card may log in as root, whatever [pam] allow_root says */
 };
 
 /*
@@ -35,5 +37,18 @@ struct pam_siths_options {
  */
 int pam_siths_parse_options(int argc, const char **argv, struct pam_siths_options *opts,
     char *err, size_t errlen);
+
+/* The language for gettext: lang= when given, else NULL (the locale's). */
+const char *pam_siths_lang(const struct pam_siths_options *opts);
+
+/*
+ * The module's arguments for one call: PAM_SUCCESS, or PAM_SERVICE_ERR with
+ * the bad argument logged. A lang= this machine cannot show is logged too.
+ */
+int pam_siths_take_options(pam_handle_t *pamh, int argc, const char **argv,
+    struct pam_siths_options *opts);
+
+/* A sentence in the person's language; xgettext's keyword TR:2. */
+#define TR(opts, msgid) siths_i18n_text(pam_siths_lang(opts), (msgid))
 
 #endif

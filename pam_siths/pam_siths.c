@@ -17,176 +17,22 @@
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
 #define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "authdata.h"
+#include "login.h"
 #include "options.h"
 #include "phases.h"
 #include "siths.h"
+#include "i18n.h"
 #include "text.h"
 
 #define PAM_SITHS_EXPORT __attribute__((visibility("default")))
 
-/* What the person sees, in Swedish and English. */
-enum message_id {
-	MSG_NO_CARD,
-	MSG_PIN_PROMPT,
-	MSG_PIN_COUNT_LOW,
-	MSG_PIN_FINAL_TRY,
-	MSG_PIN_LOCKED,
-	MSG_PIN_WRONG,
-	MSG_PIN_FORM,
-	MSG_REFUSED,
-	MSG_DIRECTORY_DOWN,
-	MSG_WRONG_USER,
-	MSG_CARD_ERROR,
-	MSG_SIGNATURE_ONLY,
-	MSG_CHOOSE_HEAD,
-	MSG_CHOOSE_PROMPT,
-	MSG_CHOOSE_BAD,
-	MSG_PIN_PAD,
-	MSG_PIN_PAD_CANCELLED,
-	MSG_STALE,
-};
-
-static const char *const messages[][2] = {
-	[MSG_NO_CARD] = { "Inget SITHS-kort hittades.", "No SITHS card found." },
-	[MSG_PIN_PROMPT] = { "PIN-kod (legitimering): ", "PIN (authentication): " },
-	[MSG_PIN_COUNT_LOW] = { "En felaktig PIN-kod har angetts tidigare.",
-		"A wrong PIN has been entered before." },
-	[MSG_PIN_FINAL_TRY] = { "Varning: sista försöket. Fel PIN-kod nu låser kortet.",
-		"Warning: last try. A wrong PIN now locks the card." },
-	[MSG_PIN_LOCKED] = { "PIN-koden är låst. Lås upp kortet med PUK-koden.",
-		"The PIN is locked. Unlock the card with its PUK." },
-	[MSG_PIN_WRONG] = { "Fel PIN-kod.", "Wrong PIN." },
-	[MSG_PIN_FORM] = { "PIN-koden ska bestå av siffror, antal:",
-		"The PIN must be digits, how many:" },
-	[MSG_REFUSED] = { "Inloggningen nekades:", "Login refused:" },
-	[MSG_DIRECTORY_DOWN] = { "HSA-katalogen kan inte nås just nu.",
-		"The HSA directory cannot be reached right now." },
-	[MSG_WRONG_USER] = { "Kortet tillhör en annan användare.",
-		"The card belongs to another user." },
-	[MSG_CARD_ERROR] = { "Kortet kunde inte läsas.", "The card could not be read." },
-	[MSG_SIGNATURE_ONLY] = {
-		"Kortet har bara ett underskriftscertifikat, som inte kan användas för inloggning.",
-		"The card holds only a signature certificate, which cannot be used to log in." },
-	[MSG_CHOOSE_HEAD] = { "Kortet har flera identiteter:",
-		"The card holds several identities:" },
-	[MSG_CHOOSE_PROMPT] = { "Välj identitet", "Choose an identity" },
-	[MSG_CHOOSE_BAD] = { "Ogiltigt val.", "Not a valid choice." },
-	[MSG_PIN_PAD] = { "Ange PIN-koden på kortläsarens knappsats.",
-		"Enter the PIN on the card reader's keypad." },
-	[MSG_PIN_PAD_CANCELLED] = { "PIN-inmatningen avbröts.", "The PIN entry was cancelled." },
-	[MSG_STALE] = { "HSA-katalogen kan inte nås just nu; inloggningen bygger på dina "
-		"uppgifter från en tidigare inloggning.",
-		"The HSA directory cannot be reached right now; this login relies on your "
-		"details from an earlier login." },
-};
-
 /* Identities listed for a choice; a card holds at most 16 certificates. */
 #define MAX_CHOICES 16
-
-struct login {
-	pam_handle_t *pamh;
-	int silent;             /* PAM_SILENT: prompts only, no messages */
-	struct pam_siths_options opts;
-	siths_ctx *ctx;
-	siths_card *card;
-	siths_identity *id;
-	char *login;
-	siths_pin_state pin_state; /* before the PIN is asked */
-};
-
-static const char *
-msg(const struct login *l, enum message_id m)
-{
-	return messages[m][l->opts.lang];
-}
-
-/* The library's sentence for status, in the person's language. */
-static const char *
-reason(const struct login *l, int status)
-{
-	return siths_strerror_lang(status, l->opts.lang == PAM_SITHS_LANG_SV ? "sv" : "en");
-}
-
-static void
-say(const struct login *l, int style, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(const struct login *l, int style, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	if (l->silent)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	pam_prompt(l->pamh, style, NULL, "%s", text);
-}
-
-static void
-log_to_pam(void *userdata, int level, const char *message)
-{
-	pam_syslog(userdata, level, "%s", message);
-}
-
-/* Every denial is logged with its status name and the library's detail. */
-static int
-deny(const struct login *l, int status, int pam_result)
-{
-	pam_syslog(l->pamh, LOG_NOTICE, "denied (%s): %s%s%s", siths_status_name(status),
-	    siths_strerror(status), *siths_ctx_errmsg(l->ctx) ? ": " : "",
-	    siths_ctx_errmsg(l->ctx));
-	return pam_result;
-}
-
-static int
-open_context(struct login *l)
-{
-	int r;
-
-	if ((r = siths_ctx_create(&l->ctx)) != 0)
-		return PAM_BUF_ERR;
-	siths_ctx_set_log(l->ctx, log_to_pam, l->pamh);
-	siths_ctx_set_log_level(l->ctx, l->opts.debug ? SITHS_LOG_DEBUG : SITHS_LOG_NOTICE);
-	if ((r = siths_ctx_load(l->ctx, l->opts.config)) != 0) {
-		pam_syslog(l->pamh, LOG_ERR, "configuration: %s", siths_ctx_errmsg(l->ctx));
-		return PAM_AUTHINFO_UNAVAIL;
-	}
-	return PAM_SUCCESS;
-}
-
-static int
-find_card(struct login *l)
-{
-	int r = siths_card_wait(l->ctx, l->opts.reader, l->opts.wait_card_ms, &l->card);
-
-	if (r == 0)
-		return PAM_SUCCESS;
-	if (r == SITHS_ERR_CERT_SIGNATURE_ONLY) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_SIGNATURE_ONLY));
-		return deny(l, r, PAM_AUTH_ERR);
-	}
-	if (r == SITHS_ERR_CARD_ABSENT || r == SITHS_ERR_CARD_NO_CERT) {
-		/* quiet: a stack that goes on to a password shows no card noise */
-		if (!l->opts.quiet)
-			say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_NO_CARD));
-		/* card_only: a failure, which no [authinfo_unavail=ignore] skips */
-		return deny(l, r, l->opts.card_only ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
-	}
-	if (siths_status_unavailable(r)) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
-		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
-	}
-	/* the card's certificate is refused before any PIN is asked */
-	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
-	return deny(l, r, PAM_AUTH_ERR);
-}
 
 /* Warn before the PIN is asked, so nobody locks a card unwarned. */
 static int
@@ -195,15 +41,15 @@ warn_pin_state(struct login *l)
 	siths_pin_state state = 0;
 
 	if (siths_card_pin_state(l->card, &state) != 0)
-		return deny(l, SITHS_ERR_CARD_IO, PAM_AUTHINFO_UNAVAIL);
+		return login_deny(l, SITHS_ERR_CARD_IO, PAM_AUTHINFO_UNAVAIL);
 	if (state & SITHS_PIN_LOCKED) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_LOCKED));
-		return deny(l, SITHS_ERR_PIN_LOCKED, PAM_MAXTRIES);
+		login_tell(l, PAM_ERROR_MSG, "The PIN is locked. Unlock the card with its PUK.");
+		return login_deny(l, SITHS_ERR_PIN_LOCKED, PAM_MAXTRIES);
 	}
 	if (state & SITHS_PIN_FINAL_TRY)
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_FINAL_TRY));
+		login_tell(l, PAM_ERROR_MSG, "Warning: last try. A wrong PIN now locks the card.");
 	else if (state & SITHS_PIN_COUNT_LOW)
-		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_PIN_COUNT_LOW));
+		login_tell(l, PAM_TEXT_INFO, "A wrong PIN has been entered before.");
 	l->pin_state = state;
 	return PAM_SUCCESS;
 }
@@ -223,7 +69,7 @@ choose_identity(struct login *l)
 
 	if (siths_card_identity_count(l->card) <= 1)
 		return PAM_SUCCESS;
-	pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", msg(l, MSG_CHOOSE_HEAD));
+	pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", T(l, "The card holds several identities:"));
 	for (i = 0; i < siths_card_cert_count(l->card) && n < MAX_CHOICES; i++) {
 		if (siths_card_cert_kind_of(l->card, i) != SITHS_CARD_CERT_LOGIN)
 			continue;
@@ -235,17 +81,17 @@ choose_identity(struct login *l)
 		    siths_card_cert_hsa_id(l->card, i) ? siths_card_cert_hsa_id(l->card, i) : "?");
 	}
 	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s (1-%zu): ",
-	    msg(l, MSG_CHOOSE_PROMPT), n) != PAM_SUCCESS || answer == NULL)
-		return deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_CONV_ERR);
+	    T(l, "Choose an identity"), n) != PAM_SUCCESS || answer == NULL)
+		return login_deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_CONV_ERR);
 	v = strtoul(answer, &end, 10);
 	pick = (*answer >= '1' && *answer <= '9' && *end == '\0' && v <= n) ? (size_t)v : 0;
 	free(answer);
 	if (pick == 0) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CHOOSE_BAD));
-		return deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_AUTH_ERR);
+		login_tell(l, PAM_ERROR_MSG, "Not a valid choice.");
+		return login_deny(l, SITHS_ERR_INVALID_ARGUMENT, PAM_AUTH_ERR);
 	}
 	if (siths_card_choose(l->card, idx[pick - 1]) != 0)
-		return deny(l, SITHS_ERR_INTERNAL, PAM_AUTH_ERR);
+		return login_deny(l, SITHS_ERR_INTERNAL, PAM_AUTH_ERR);
 	pam_syslog(l->pamh, LOG_INFO, "identity %zu of %zu chosen: %s", pick, n,
 	    siths_card_hsa_id(l->card));
 	return PAM_SUCCESS;
@@ -254,8 +100,6 @@ choose_identity(struct login *l)
 static int
 pin_result(struct login *l, int r, siths_pin_state after)
 {
-	int min = 0, max = 0;
-
 	switch (r) {
 	case 0:
 		return PAM_SUCCESS;
@@ -263,26 +107,25 @@ pin_result(struct login *l, int r, siths_pin_state after)
 	case SITHS_ERR_PIN_TOO_SHORT:
 	case SITHS_ERR_PIN_TOO_LONG:
 	case SITHS_ERR_PIN_FORMAT:
-		siths_ctx_pin_length(l->ctx, &min, &max);
-		say(l, PAM_ERROR_MSG, "%s %d-%d.", msg(l, MSG_PIN_FORM), min, max);
-		return deny(l, r, PAM_AUTH_ERR);
+		return login_pin_form(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_INCORRECT:
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_WRONG));
+		login_tell(l, PAM_ERROR_MSG, "Wrong PIN.");
 		if (after & SITHS_PIN_FINAL_TRY)
-			say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_FINAL_TRY));
-		return deny(l, r, PAM_AUTH_ERR);
+			login_tell(l, PAM_ERROR_MSG,
+			    "Warning: last try. A wrong PIN now locks the card.");
+		return login_deny(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_LOCKED:
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_LOCKED));
-		return deny(l, r, PAM_MAXTRIES);
+		login_tell(l, PAM_ERROR_MSG, "The PIN is locked. Unlock the card with its PUK.");
+		return login_deny(l, r, PAM_MAXTRIES);
 	case SITHS_ERR_CARD_CANCELLED:
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_PIN_PAD_CANCELLED));
-		return deny(l, r, PAM_AUTH_ERR);
+		login_tell(l, PAM_ERROR_MSG, "The PIN entry was cancelled.");
+		return login_deny(l, r, PAM_AUTH_ERR);
 	case SITHS_ERR_PIN_MUST_CHANGE:
-		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
-		return deny(l, r, PAM_AUTH_ERR);
+		login_say(l, PAM_ERROR_MSG, T(l, "Login refused: %s."), login_reason(l, r));
+		return login_deny(l, r, PAM_AUTH_ERR);
 	default:
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_CARD_ERROR));
-		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+		login_tell(l, PAM_ERROR_MSG, "The card could not be read.");
+		return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
 	}
 }
 
@@ -310,8 +153,8 @@ earlier_pin(struct login *l, const char **pin)
 	    "not given it", item == NULL ? "absent" : "not a PIN", siths_status_name(r));
 	if (l->opts.first_pin == PAM_SITHS_FIRST_PIN_TRY)
 		return PAM_SUCCESS;
-	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
-	return deny(l, r, PAM_AUTH_ERR);
+	login_say(l, PAM_ERROR_MSG, T(l, "Login refused: %s."), login_reason(l, r));
+	return login_deny(l, r, PAM_AUTH_ERR);
 }
 
 static int
@@ -325,7 +168,8 @@ enter_pin(struct login *l)
 	/* the reader's own keypad asks: the PIN never passes through here */
 	if (l->pin_state & SITHS_PIN_PAD) {
 		/* it stands for the PIN question: shown under PAM_SILENT too */
-		pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s", msg(l, MSG_PIN_PAD));
+		pam_prompt(l->pamh, PAM_TEXT_INFO, NULL, "%s",
+		    T(l, "Enter the PIN on the card reader's keypad."));
 		return pin_result(l, siths_card_login(l->card, NULL, &after), after);
 	}
 	if ((r = earlier_pin(l, &first)) != PAM_SUCCESS)
@@ -333,9 +177,9 @@ enter_pin(struct login *l)
 	/* a wrong earlier PIN is not followed by a question: it cost a try */
 	if (first != NULL)
 		return pin_result(l, siths_card_login(l->card, first, &after), after);
-	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", msg(l, MSG_PIN_PROMPT)) !=
+	if (pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &pin, "%s", T(l, "PIN (authentication): ")) !=
 	    PAM_SUCCESS || pin == NULL)
-		return deny(l, SITHS_ERR_PIN_EMPTY, PAM_CONV_ERR);
+		return login_deny(l, SITHS_ERR_PIN_EMPTY, PAM_CONV_ERR);
 	r = siths_card_login(l->card, pin, &after);
 	explicit_bzero(pin, strlen(pin));
 	free(pin);
@@ -349,14 +193,15 @@ authenticate(struct login *l)
 
 	if (r == 0 && siths_identity_stale(l->id)) {
 		/* within [hsa] stale_max, for someone seen before: said and logged */
-		say(l, PAM_TEXT_INFO, "%s", msg(l, MSG_STALE));
+		login_tell(l, PAM_TEXT_INFO, "The HSA directory cannot be reached right now; this "
+		    "login relies on your details from an earlier login.");
 		pam_syslog(l->pamh, LOG_WARNING, "%s: the directory cannot be reached; its "
 		    "earlier answer is used (stale)", siths_identity_hsa_id(l->id));
 	}
 	if (r == 0 && l->opts.min_loa > 0 && siths_identity_loa(l->id) < l->opts.min_loa) {
 		/* the module's min_loa= comes on top of the configuration's */
-		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED),
-		    reason(l, SITHS_ERR_CERT_LOA_TOO_LOW));
+		login_say(l, PAM_ERROR_MSG, T(l, "Login refused: %s."),
+		    login_reason(l, SITHS_ERR_CERT_LOA_TOO_LOW));
 		pam_syslog(l->pamh, LOG_NOTICE, "denied (%s): %s has level of assurance %d, "
 		    "below min_loa=%d", siths_status_name(SITHS_ERR_CERT_LOA_TOO_LOW),
 		    siths_identity_hsa_id(l->id), siths_identity_loa(l->id), l->opts.min_loa);
@@ -365,14 +210,14 @@ authenticate(struct login *l)
 	if (r == 0)
 		return PAM_SUCCESS;
 	if (r == SITHS_ERR_HSA_UNREACHABLE || r == SITHS_ERR_HSA_TIMEOUT) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_DIRECTORY_DOWN));
-		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
+		login_tell(l, PAM_ERROR_MSG, "The HSA directory cannot be reached right now.");
+		return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
 	}
-	say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
+	login_say(l, PAM_ERROR_MSG, T(l, "Login refused: %s."), login_reason(l, r));
 	/* something was in the way (card, server, file): not a refusal */
 	if (siths_status_unavailable(r))
-		return deny(l, r, PAM_AUTHINFO_UNAVAIL);
-	return deny(l, r, PAM_AUTH_ERR);
+		return login_deny(l, r, PAM_AUTHINFO_UNAVAIL);
+	return login_deny(l, r, PAM_AUTH_ERR);
 }
 
 /* Set PAM_USER when the application left it empty; else it must match. */
@@ -385,8 +230,8 @@ settle_user(struct login *l)
 	int r;
 
 	if ((r = siths_map_user(l->ctx, l->id, &l->login)) != 0) {
-		say(l, PAM_ERROR_MSG, "%s %s.", msg(l, MSG_REFUSED), reason(l, r));
-		return deny(l, r, r == SITHS_ERR_POLICY_ROOT_DENIED ? PAM_PERM_DENIED :
+		login_say(l, PAM_ERROR_MSG, T(l, "Login refused: %s."), login_reason(l, r));
+		return login_deny(l, r, r == SITHS_ERR_POLICY_ROOT_DENIED ? PAM_PERM_DENIED :
 		    r == SITHS_ERR_POLICY_MAP_FILE ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN);
 	}
 	if (pam_get_item(l->pamh, PAM_USER, &item) != PAM_SUCCESS)
@@ -395,12 +240,12 @@ settle_user(struct login *l)
 	if (user == NULL || *user == '\0')
 		return pam_set_item(l->pamh, PAM_USER, l->login);
 	if (strcmp(user, l->login) != 0) {
-		say(l, PAM_ERROR_MSG, "%s", msg(l, MSG_WRONG_USER));
+		login_tell(l, PAM_ERROR_MSG, "The card belongs to another user.");
 		/* PAM_USER is whatever was typed at a login prompt */
 		siths_text_printable(shown, user, sizeof(shown) - 1);
 		pam_syslog(l->pamh, LOG_NOTICE, "card of %s maps to '%s', not '%s'",
 		    siths_identity_hsa_id(l->id), l->login, shown);
-		return deny(l, SITHS_ERR_POLICY_USER_MISMATCH, PAM_AUTH_ERR);
+		return login_deny(l, SITHS_ERR_POLICY_USER_MISMATCH, PAM_AUTH_ERR);
 	}
 	return PAM_SUCCESS;
 }
@@ -493,17 +338,11 @@ PAM_SITHS_EXPORT int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l;
-	char err[256], name[256];
+	char name[256];
 	int r;
 
-	memset(&l, 0, sizeof(l));
-	l.pamh = pamh;
-	l.silent = (flags & PAM_SILENT) != 0;
-	if (pam_siths_parse_options(argc, argv, &l.opts, err, sizeof(err)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err);
-		return PAM_SERVICE_ERR;
-	}
-	if ((r = open_context(&l)) == PAM_SUCCESS && (r = find_card(&l)) == PAM_SUCCESS &&
+	if ((r = login_begin(&l, pamh, flags, argc, argv)) == PAM_SUCCESS &&
+	    (r = login_find_card(&l)) == PAM_SUCCESS &&
 	    (r = choose_identity(&l)) == PAM_SUCCESS && (r = warn_pin_state(&l)) == PAM_SUCCESS &&
 	    (r = enter_pin(&l)) == PAM_SUCCESS && (r = authenticate(&l)) == PAM_SUCCESS &&
 	    (r = settle_user(&l)) == PAM_SUCCESS && (r = export_identity(&l)) == PAM_SUCCESS &&
@@ -513,10 +352,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_NOTICE, "%s (%s) logged in as %s",
 		    siths_identity_hsa_id(l.id), name, l.login);
 	}
-	free(l.login);
-	siths_identity_free(&l.id);
-	siths_card_free(&l.card);
-	siths_ctx_free(&l.ctx);
+	login_end(&l);
 	return r;
 }
 
@@ -548,4 +384,11 @@ PAM_SITHS_EXPORT int
 pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	return pam_siths_session(pamh, 0, argc, argv);
+}
+
+/* password: the card's PIN changed, or a locked PIN unblocked with the PUK */
+PAM_SITHS_EXPORT int
+pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return pam_siths_password(pamh, flags, argc, argv);
 }

@@ -10,7 +10,9 @@
  *
  * session logs the opening and closing with who logged in (never a PIN)
  * and puts PKCS11_LOGIN_TOKEN_NAME and SITHS_READER into the environment,
- * which lock screens read to wait for the same card.
+ * which lock screens read to wait for the same card. With [pam]
+ * on_card_removal = lock or logout it starts the card watcher (watch.c),
+ * and stops it at the close.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +27,7 @@
 #include "phases.h"
 #include "siths.h"
 #include "text.h"
-
-static const char *
-lang_of(const struct pam_siths_options *o)
-{
-	return o->lang == PAM_SITHS_LANG_SV ? "sv" : "en";
-}
+#include "watch.h"
 
 /* The PAM result for an account refusal of status r. */
 static int
@@ -55,8 +52,8 @@ refuse(pam_handle_t *pamh, const struct pam_siths_options *o, int silent, siths_
 	pam_syslog(pamh, LOG_NOTICE, "account of %s refused (%s): %s", shown,
 	    siths_status_name(r), siths_ctx_errmsg(ctx));
 	if (!silent)
-		pam_error(pamh, "%s %s.", o->lang == PAM_SITHS_LANG_SV ? "Kontot nekas:" :
-		    "Account refused:", siths_strerror_lang(r, lang_of(o)));
+		pam_error(pamh, TR(o, "Account refused: %s."),
+		    siths_strerror_lang(r, pam_siths_lang(o)));
 	return account_result(r);
 }
 
@@ -94,13 +91,11 @@ pam_siths_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	siths_identity *id = NULL;
 	siths_ctx *ctx = NULL;
 	const char *user = NULL;
-	char err[256], who[160];
+	char who[160];
 	int r, have_cert, silent = (flags & PAM_SILENT) != 0, result = PAM_SERVICE_ERR;
 
-	if (pam_siths_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err);
+	if (pam_siths_take_options(pamh, argc, argv, &o) != PAM_SUCCESS)
 		return PAM_SERVICE_ERR;
-	}
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || *user == '\0')
 		return PAM_USER_UNKNOWN;
 	if (siths_ctx_create(&ctx) != 0)
@@ -144,18 +139,42 @@ put_env(pam_handle_t *pamh, const char *name, const char *value)
 	(void)pam_putenv(pamh, buf);
 }
 
+/* The watcher [pam] on_card_removal asks for, if any. */
+static int
+start_watch(pam_handle_t *pamh, const struct pam_siths_options *o,
+    const struct pam_siths_authdata *a, const char *user)
+{
+	siths_ctx *ctx = NULL;
+	int action;
+
+	if (siths_ctx_create(&ctx) != 0)
+		return PAM_BUF_ERR;
+	if (siths_ctx_load(ctx, o->config) != 0) {
+		pam_syslog(pamh, LOG_ERR, "configuration: %s", siths_ctx_errmsg(ctx));
+		siths_ctx_free(&ctx);
+		return PAM_SESSION_ERR;
+	}
+	action = siths_ctx_card_removal(ctx);
+	siths_ctx_free(&ctx);
+	if (action == SITHS_REMOVAL_NONE)
+		return PAM_SUCCESS;
+	if (user == NULL || *user == '\0' || a->reader[0] == '\0') {
+		pam_syslog(pamh, LOG_ERR, "card watch: no user or reader to watch");
+		return PAM_SESSION_ERR;
+	}
+	return pam_siths_watch_start(pamh, action, a->reader, user);
+}
+
 int
 pam_siths_session(pam_handle_t *pamh, int open, int argc, const char **argv)
 {
 	const struct pam_siths_authdata *a = NULL;
 	struct pam_siths_options o;
 	const char *user = NULL;
-	char err[256], shown[128];
+	char shown[128];
 
-	if (pam_siths_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err);
+	if (pam_siths_take_options(pamh, argc, argv, &o) != PAM_SUCCESS)
 		return PAM_SERVICE_ERR;
-	}
 	(void)pam_get_item(pamh, PAM_USER, (const void **)&user);
 	siths_text_printable(shown, user, sizeof(shown) - 1);
 	if (pam_get_data(pamh, PAM_SITHS_AUTHDATA, (const void **)&a) != PAM_SUCCESS || a == NULL) {
@@ -168,9 +187,11 @@ pam_siths_session(pam_handle_t *pamh, int open, int argc, const char **argv)
 	    "certificate %s%s", open ? "opened" : "closed", shown, a->hsa_id,
 	    a->org_hsa_id[0] != '\0' ? a->org_hsa_id : "(none)", a->loa, a->sha256,
 	    a->stale ? ", stale directory answer" : "");
-	if (open) {
-		put_env(pamh, "PKCS11_LOGIN_TOKEN_NAME", a->token);
-		put_env(pamh, "SITHS_READER", a->reader);
+	if (!open) {
+		pam_siths_watch_stop(pamh);
+		return PAM_SUCCESS;
 	}
-	return PAM_SUCCESS;
+	put_env(pamh, "PKCS11_LOGIN_TOKEN_NAME", a->token);
+	put_env(pamh, "SITHS_READER", a->reader);
+	return start_watch(pamh, &o, a, user);
 }

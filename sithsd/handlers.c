@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "identity.h"
 #include "identity_wire.h"
+#include "policy.h"
 #include "siths.h"
 #include "svc_frame.h"
 
@@ -134,7 +135,8 @@ static void
 map_into(siths_ctx *ctx, struct siths_identity *id)
 {
 	char *login = NULL;
-	int r = siths_map_user(ctx, id, &login);
+	/* a refusal for root keeps the name: a client may allow root itself */
+	int r = siths_map_user_service_side(ctx, id, &login);
 
 	id->svc_mapped = 1;
 	id->svc_map_status = r;
@@ -222,6 +224,12 @@ do_lookup(siths_ctx *ctx, struct sithsd_caller *c, const json_t *req, int map,
 		a = answer_identity(ctx, c, id);
 	} else if (id->svc_map_status != 0) {
 		a = refuse(id->svc_map_status, id->svc_map_message);
+		if (a != NULL && id->svc_map_status == SITHS_ERR_POLICY_ROOT_DENIED &&
+		    id->svc_login != NULL &&
+		    json_object_set_new(a, "login", json_string(id->svc_login)) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
 	} else {
 		a = answer_new(0, "");
 		if (a != NULL && json_object_set_new(a, "login", json_string(id->svc_login)) != 0) {

@@ -48,10 +48,12 @@ tool_print_error_with(int status, const char *detail, json_t *extra)
 	json_t *obj = json_object();
 	char message[1024];
 
+	/* the sentence in the locale's language; "code" is what scripts read */
 	if (detail != NULL && *detail != '\0')
-		snprintf(message, sizeof(message), "%s: %s", siths_strerror(status), detail);
+		snprintf(message, sizeof(message), "%s: %s", siths_strerror_lang(status, NULL),
+		    detail);
 	else
-		snprintf(message, sizeof(message), "%s", siths_strerror(status));
+		snprintf(message, sizeof(message), "%s", siths_strerror_lang(status, NULL));
 	json_object_set_new(obj, "code", json_string(siths_status_name(status)));
 	json_object_set_new(obj, "message", json_string(message));
 	if (extra != NULL)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,12 @@
 #include <openssl/x509.h>
 
 #include "cardinfo.h"
+#include "i18n.h"
 #include "output.h"
 #include "siths.h"
+
+/* What a person reads, in the locale's language (xgettext's keyword _). */
+#define _(msgid) siths_i18n_text(NULL, msgid)
 
 /* A certificate file larger than this is not a certificate. */
 #define MAX_CERT_FILE (1024 * 1024)
@@ -58,8 +63,9 @@ usage(FILE *f)
 	    "  siths events [--reader PATTERN] [--count N] [--wait SECONDS]\n"
 	    "  siths status\n"
 	    "  siths cache flush [HSA-ID]\n"
-	    "  siths --version\n"
-	    "The configuration is --config, else $SITHS_CONF, else the built-in default.\n");
+	    "  siths --version\n");
+	fprintf(f, "%s\n",
+	    _("The configuration is --config, else $SITHS_CONF, else the built-in default."));
 }
 
 static void
@@ -98,7 +104,7 @@ read_cert(const char *path, unsigned char **der, size_t *len, char *err, size_t 
 	int dlen, r = -1;
 
 	*der = NULL;
-	snprintf(err, errlen, "%s: out of memory", path);
+	snprintf(err, errlen, _("%s: out of memory"), path);
 	if ((f = fopen(path, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -107,14 +113,14 @@ read_cert(const char *path, unsigned char **der, size_t *len, char *err, size_t 
 		goto out;
 	n = fread(buf, 1, MAX_CERT_FILE + 1, f);
 	if (n > MAX_CERT_FILE) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, MAX_CERT_FILE);
+		snprintf(err, errlen, _("%s: larger than %d bytes"), path, MAX_CERT_FILE);
 		goto out;
 	}
 	if (n >= 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
 		if ((bio = BIO_new_mem_buf(buf, (int)n)) == NULL ||
 		    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
 		    (dlen = i2d_X509(x, NULL)) <= 0 || (p = malloc((size_t)dlen)) == NULL) {
-			snprintf(err, errlen, "%s: not a PEM certificate", path);
+			snprintf(err, errlen, _("%s: not a PEM certificate"), path);
 			goto out;
 		}
 		*der = p;
@@ -162,7 +168,7 @@ add_untrusted(siths_verify_opts *opts, const char *path, char *err, size_t errle
 	if (r == 0 && n == 0)
 		r = SITHS_ERR_CERT_PARSE;
 	if (r != 0)
-		snprintf(err, errlen, "%s: unusable as --untrusted", path);
+		snprintf(err, errlen, _("%s: unusable as --untrusted"), path);
 	return r;
 }
 
@@ -182,7 +188,7 @@ build_verify_opts(const struct args *a, siths_verify_opts *opts, char *err, size
 		else if (strcmp(a->profile, "chain") == 0)
 			p = SITHS_PROFILE_CHAIN;
 		else {
-			snprintf(err, errlen, "--profile takes login, function or chain");
+			snprintf(err, errlen, "%s", _("--profile takes login, function or chain"));
 			return SITHS_ERR_INVALID_ARGUMENT;
 		}
 		siths_verify_opts_set_profile(opts, p);
@@ -192,7 +198,7 @@ build_verify_opts(const struct args *a, siths_verify_opts *opts, char *err, size
 		at = strtoll(a->at, &end, 10);
 		if (*a->at == '\0' || *end != '\0' || errno != 0 ||
 		    siths_verify_opts_set_time(opts, at) != 0) {
-			snprintf(err, errlen, "--at takes seconds since 1970");
+			snprintf(err, errlen, "%s", _("--at takes seconds since 1970"));
 			return SITHS_ERR_INVALID_ARGUMENT;
 		}
 	}
@@ -296,7 +302,7 @@ read_pin(int from_stdin, char *pin, size_t size)
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
 			return SITHS_ERR_INTERNAL;
-		fprintf(stderr, "PIN: ");
+		fprintf(stderr, "%s", _("PIN: "));
 	}
 	for (;;) {
 		got = read(STDIN_FILENO, &c, 1);
@@ -331,9 +337,9 @@ login_with_pin(const struct args *a, siths_card *card, siths_identity **id,
 	if ((r = siths_card_pin_state(card, &state)) != 0)
 		return r;
 	if (state & SITHS_PIN_FINAL_TRY)
-		fprintf(stderr, "siths: warning: last try before the PIN locks\n");
+		fprintf(stderr, "siths: %s\n", _("warning: last try before the PIN locks"));
 	if (state & SITHS_PIN_PAD) {
-		fprintf(stderr, "siths: enter the PIN on the card reader's PIN pad\n");
+		fprintf(stderr, "siths: %s\n", _("enter the PIN on the card reader's PIN pad"));
 		r = siths_card_login(card, NULL, after);
 	} else {
 		if ((r = read_pin(a->pin_stdin, pin, sizeof(pin))) == 0)
@@ -361,13 +367,14 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 		wait_s = strtol(a->wait, &end, 10);
 		if (*a->wait == '\0' || *end != '\0' || wait_s < 0 || wait_s > 3600)
 			return tool_print_error(SITHS_ERR_INVALID_ARGUMENT,
-			    "--wait takes whole seconds from 0 to 3600");
+			    _("--wait takes whole seconds from 0 to 3600"));
 	}
 	if ((r = siths_card_wait(ctx, a->reader, (int)wait_s * 1000, &card)) != 0)
 		return tool_print_error(r, siths_ctx_errmsg(ctx));
 	if (a->identity != NULL && (r = tool_card_choose(card, a->identity)) != 0) {
 		code = tool_print_error(r, r == SITHS_ERR_CARD_NO_CERT ?
-		    "the card holds no login certificate for that HSA-id" : siths_ctx_errmsg(ctx));
+		    _("the card holds no login certificate for that HSA-id") :
+		    siths_ctx_errmsg(ctx));
 		siths_card_free(&card);
 		return code;
 	}
@@ -376,7 +383,8 @@ cmd_login(const struct args *a, siths_ctx *ctx)
 		code = tool_print_error_with(r, siths_ctx_errmsg(ctx),
 		    json_pack("{s:o}", "pin_state", tool_pin_state_json(state)));
 		if (state & SITHS_PIN_FINAL_TRY)
-			fprintf(stderr, "siths: warning: one try left before the PIN locks\n");
+			fprintf(stderr, "siths: %s\n",
+			    _("warning: one try left before the PIN locks"));
 	} else {
 		extra = json_pack("{s:s, s:s, s:i, s:i}", "reader", siths_card_reader(card),
 		    "token", siths_card_token_label(card), "identities",
@@ -427,7 +435,7 @@ cmd_events(const struct args *a, siths_ctx *ctx)
 		wait_s = strtol(a->wait, &stop, 10);
 		if (*a->wait == '\0' || *stop != '\0' || wait_s < 0 || wait_s > 3600)
 			return tool_print_error(SITHS_ERR_INVALID_ARGUMENT,
-			    "--wait takes whole seconds from 0 to 3600");
+			    _("--wait takes whole seconds from 0 to 3600"));
 	}
 	if ((r = siths_card_events_open(ctx, a->reader, &ev)) != 0)
 		return tool_print_error(r, siths_ctx_errmsg(ctx));
@@ -442,7 +450,8 @@ cmd_events(const struct args *a, siths_ctx *ctx)
 		}
 		if ((r = siths_card_events_next(ev, (int)left_ms, &type, &reader)) ==
 		    SITHS_ERR_CARD_TIMEOUT) {
-			snprintf(msg, sizeof(msg), "no card event within %ld s (--wait)", wait_s);
+			snprintf(msg, sizeof(msg), _("no card event within %ld s (--wait)"),
+			    wait_s);
 			print_line(json_pack("{s:s, s:s, s:i}", "code", siths_status_name(r),
 			    "message", msg, "events", (int)seen));
 			code = EXIT_NO;
@@ -607,9 +616,10 @@ main(int argc, char **argv)
 	struct args a;
 	int code;
 
+	setlocale(LC_ALL, "");
 	if (parse_args(argc, argv, &a) != 0 || !args_fit(&a)) {
 		usage(stderr);
-		return tool_print_error(SITHS_ERR_INVALID_ARGUMENT, "usage: see siths --help");
+		return tool_print_error(SITHS_ERR_INVALID_ARGUMENT, _("usage: see siths --help"));
 	}
 	if (strcmp(a.command, "version") == 0) {
 		printf("{\n  \"code\": \"SITHS_OK\",\n  \"version\": \"%s\"\n}\n", siths_version());

@@ -16,8 +16,10 @@ log.level = ERROR
 EOT
 
 # run_pam_test [WRAPPER...] PROGRAM: PROGRAM's TAP output passes through.
+# The program runs in a Swedish locale (PAM_TEST_LANG to change it), as on a
+# Swedish desktop; pam-lang.test tries the others.
 run_pam_test() {
-  in_env env \
+  in_env env LANG="${PAM_TEST_LANG-sv_SE.UTF-8}" LOCPATH="$SITHS_TEST_LOCPATH" \
     LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" \
     PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAM_SERVICES" \
     NSS_WRAPPER_PASSWD="$NSS_WRAPPER_PASSWD" NSS_WRAPPER_GROUP="$NSS_WRAPPER_GROUP" \

@@ -7,20 +7,30 @@
  *
  * with what the person was told joined by " | ". Service "siths"; the card
  * is SOFTHSM2_CONF's; PAM_ONCE_USER the user asked for (default none),
- * PAM_ONCE_PIN the PIN (default 123456), PAM_ONCE_PIN2 the answer to a
- * second hidden question (another module's password before the PIN). PAM_ONCE_OPS picks the phases, in
- * one handle: "auth" (the default), "auth,account", "account" (account
- * without auth), "auth,account,session" (also opens and closes a session;
- * prints token= and reader= from the session's environment); each phase
- * after the first is reported as account= or session=. Exits 0 whatever
- * the result: judging it is the test's.
+ * PAM_ONCE_PIN the PIN (default 123456), PAM_ONCE_PIN2 and PAM_ONCE_PIN3
+ * the answers to a second and third hidden question (another module's
+ * password before the PIN; a PIN change's new PIN twice). PAM_ONCE_OPS
+ * picks the phases, in one handle: "auth" (the default), "auth,account",
+ * "account" (account without auth), "auth,account,session" (also opens and
+ * closes a session; prints token= and reader= from the session's
+ * environment), "chauthtok" (a PIN change: the current PIN or the PUK,
+ * then the new PIN twice); each phase after the first is reported as
+ * account= or session=. With PAM_ONCE_HOLD=FILE the session stays open
+ * until FILE exists (at most 60 s; the test meanwhile pulls the card), then
+ * closes, and children= says whether a child process of this one is left
+ * (none, running, or unreaped: a zombie). Exits 0 whatever the result: judging it is the test's.
  */
+#include <errno.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpamtest.h>
 #include <security/pam_appl.h>
@@ -40,9 +50,36 @@ result_name(int r)
 	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
 	case PAM_ACCT_EXPIRED: return "PAM_ACCT_EXPIRED";
 	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	case PAM_AUTHTOK_ERR: return "PAM_AUTHTOK_ERR";
+	case PAM_SESSION_ERR: return "PAM_SESSION_ERR";
 	case -1: return "not-run";
 	default: return "PAM_OTHER";
 	}
+}
+
+/* Wait until path exists, at most 60 s. */
+static void
+hold_until(const char *path)
+{
+	struct timespec pause = { 0, 50 * 1000000L };
+	int i;
+
+	for (i = 0; i < 1200 && access(path, F_OK) != 0; i++)
+		nanosleep(&pause, NULL);
+}
+
+/* Whether the comma-separated list ops names op. */
+static int
+has_op(const char *ops, const char *op)
+{
+	size_t len = strlen(op);
+	const char *p;
+
+	for (p = ops; (p = strstr(p, op)) != NULL; p += len) {
+		if ((p == ops || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return 1;
+	}
+	return 0;
 }
 
 int
@@ -51,27 +88,38 @@ main(void)
 	const char *pin = getenv("PAM_ONCE_PIN") != NULL ? getenv("PAM_ONCE_PIN") : "123456";
 	const char *user = getenv("PAM_ONCE_USER");
 	const char *ops = getenv("PAM_ONCE_OPS") != NULL ? getenv("PAM_ONCE_OPS") : "auth";
+	const char *hold = getenv("PAM_ONCE_HOLD");
 	struct pam_testcase tests[6];
-	int n = 0, k, auth = strstr(ops, "auth") != NULL, account = strstr(ops, "account") != NULL,
-	    session = strstr(ops, "session") != NULL;
+	int n = 0, k, auth = has_op(ops, "auth"), account = has_op(ops, "account"),
+	    session = has_op(ops, "session"), chauthtok = has_op(ops, "chauthtok");
 	static char errbuf[MAX_MSGS][PAM_MAX_MSG_SIZE], infobuf[MAX_MSGS][PAM_MAX_MSG_SIZE];
 	char *err[MAX_MSGS], *info[MAX_MSGS];
-	const char *pins[3] = { pin, getenv("PAM_ONCE_PIN2"), NULL }, *answers[1] = { NULL };
+	const char *pins[4] = { pin, getenv("PAM_ONCE_PIN2"), getenv("PAM_ONCE_PIN3"), NULL };
+	const char *answers[1] = { NULL };
 	struct pamtest_conv_data data;
 	const void *item = NULL;
 	const char *v;
 	pam_handle_t *ph = NULL;
-	int i;
+	pid_t kid;
+	int i, status;
+
+	/* as login programs do: the module speaks the locale's language */
+	setlocale(LC_ALL, "");
 
 	memset(tests, 0, sizeof(tests));
 	if (auth)
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS);
+	if (chauthtok)
+		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_CHAUTHTOK, PAM_SUCCESS);
 	if (account)
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS);
 	if (session) {
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_OPEN_SESSION, PAM_SUCCESS);
 		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_GETENVLIST, PAM_SUCCESS);
-		tests[n++] = (struct pam_testcase)pam_test(PAMTEST_CLOSE_SESSION, PAM_SUCCESS);
+		/* held: closed below, after the hold */
+		if (hold == NULL)
+			tests[n++] = (struct pam_testcase)pam_test(PAMTEST_CLOSE_SESSION,
+			    PAM_SUCCESS);
 	}
 	tests[n++] = (struct pam_testcase)pam_test(PAMTEST_KEEPHANDLE, PAM_SUCCESS);
 	/* a case libpamtest did not run (it stops at the first unexpected result) says so */
@@ -112,6 +160,14 @@ main(void)
 		}
 	}
 	ph = tests[n - 1].case_out.ph;
+	if (hold != NULL && session && ph != NULL) {
+		hold_until(hold);
+		printf(" close=%s", result_name(pam_close_session(ph, 0)));
+		/* what the session started is stopped and reaped by its close */
+		kid = waitpid(-1, &status, WNOHANG);
+		printf(" children=%s", kid < 0 && errno == ECHILD ? "none" : kid == 0 ? "running" :
+		    "unreaped");
+	}
 	if (auth && tests[0].op_rv == PAM_SUCCESS && ph != NULL) {
 		if (pam_get_item(ph, PAM_USER, &item) == PAM_SUCCESS && item != NULL)
 			printf(" user=%s", (const char *)item);

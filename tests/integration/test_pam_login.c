@@ -6,6 +6,7 @@
  * configurations: pinpad (pam-pinpad.test), attr, attr-root and attr-two
  * (pam-attr.test).
  */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,7 +202,7 @@ test_pin_form(void **state)
 	struct convo c;
 
 	expect_auth("anna", NULL, "12", PAM_AUTH_ERR, &c);
-	assert_true(told(&c, "6-8"));
+	assert_true(told(&c, "6 till 8 siffror"));
 }
 
 static void
@@ -536,6 +537,9 @@ main(void)
 		cmocka_unit_test(test_two_identities_bad_choice),
 		cmocka_unit_test(test_one_identity_no_question),
 	};
+
+	/* as login programs do: the module speaks the locale's language */
+	setlocale(LC_ALL, "");
 
 	if (group != NULL && strcmp(group, "pinpad") == 0)
 		return run_pinpad_group();

@@ -4,7 +4,7 @@
 # section of siths.conf.5 (with its range and default, for numbers); every
 # long option and command of tools/siths.c is in siths.1; every module
 # argument of pam_siths/options.c, every PAM result and every English
-# message of pam_siths/pam_siths.c is in pam_siths.8; every SITHS_API
+# sentence of pam_siths (po/libsiths.pot) is in pam_siths.8; every SITHS_API
 # function of libsiths/siths.h is described in libsiths.3, and every status
 # code listed there with its number and its class from libsiths/error.c.
 # Every page renders without warnings. TAP output.
@@ -144,15 +144,16 @@ while read -r result; do
 done < <(grep -oE '\<PAM_[A-Z_]+' "$pam_c" | sort -u |
     grep -vxE 'PAM_(SM_AUTH|SITHS_[A-Z_]+|ERROR_MSG|TEXT_INFO|PROMPT_ECHO_ON|PROMPT_ECHO_OFF)')
 
-# What the person sees: the English text of every message
+# What the person sees: the English text of every sentence pam_siths says
+# (its msgids, as po/sv.po holds them); a conversion (%s, %d) stands for any text.
 nmsgs=0
 while IFS= read -r text; do
 	nmsgs=$((nmsgs + 1))
 	text=$(sed -E 's/[[:space:]]+$//' <<<"$text")
-	check "pam_siths.8 shows the message '$text'" grep -qF -- "$text" <<<"$pam_text"
-done < <(awk '/messages\[\]\[2\] = \{/ { on = 1 } on && /^\};/ { on = 0 } on' "$pam_c" |
-    tr '\n\t' '  ' | grep -oE '\[MSG_[A-Z_]+\] = \{ *"[^"]*", *"[^"]*"' |
-    sed -E 's/.*", *"([^"]*)"$/\1/')
+	pattern=$(sed -E -e 's/[][\\.*^$+?(){}|/]/\\&/g' -e 's/%[-0-9.lhz]*[a-z]/.*/g' <<<"$text")
+	check "pam_siths.8 shows the message '$text'" grep -qE -- "$pattern" <<<"$pam_text"
+done < <(msggrep --location='pam_siths/*' "$src/po/sv.po" |
+    msgexec -i - sh -c '[ -z "$MSGEXEC_MSGID" ] || printf "%s\\n" "$MSGEXEC_MSGID"' 2>/dev/null)
 check "pam_siths.c's messages were read ($nmsgs)" [ "$nmsgs" -ge 10 ]
 
 # --- libsiths.3 against libsiths/siths.h and error.c -------------------------------

@@ -54,6 +54,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->pin_max, 8);
 	assert_int_equal(cfg->card_timeout_ms, 10000);
 	assert_int_equal(cfg->allow_root, 0);
+	assert_int_equal(cfg->on_card_removal, SITHS_REMOVAL_NONE);
 	assert_string_equal(cfg->user_map, "file:/etc/siths/users.map");
 	assert_null(cfg->user_map_attr);
 	assert_string_equal(cfg->hsa_base, "c=SE");
@@ -91,7 +92,8 @@ test_full_contract(void **state)
 	    "timeout_ms = 2500\n"
 	    "[pam]\n"
 	    "user_map = file:/etc/siths/users.map\n"
-	    "allow_root = yes\n";
+	    "allow_root = yes\n"
+	    "on_card_removal = logout\n";
 	struct siths_config *cfg = NULL;
 	char err[512];
 
@@ -111,6 +113,7 @@ test_full_contract(void **state)
 	assert_int_equal(cfg->hsa_bind, SITHS_BIND_SIMPLE);
 	assert_int_equal(cfg->card_timeout_ms, 2500);
 	assert_int_equal(cfg->allow_root, 1);
+	assert_int_equal(cfg->on_card_removal, SITHS_REMOVAL_LOGOUT);
 	assert_null(cfg->user_map_attr);
 	siths_config_free(&cfg);
 }
@@ -211,6 +214,8 @@ test_errors_name_line_and_key(void **state)
 	    SITHS_ERR_CONFIG_VALUE, "[revocation] mode");
 	expect_error("[trust]\nanchors = /r.pem\n[revocation]\non_unreachable = maybe\n",
 	    SITHS_ERR_CONFIG_VALUE, "on_unreachable");
+	expect_error("[trust]\nanchors = /r.pem\n[pam]\non_card_removal = suspend\n",
+	    SITHS_ERR_CONFIG_VALUE, "[pam] on_card_removal: 'suspend' is not lock, logout or none");
 	expect_error("[trust]\nanchors = /r.pem\n[hsa]\nbind = kerberos\n",
 	    SITHS_ERR_CONFIG_VALUE, "[hsa] bind");
 	expect_error("[trust]\nanchors = /r.pem\n[hsa]\nbind = simple\n",

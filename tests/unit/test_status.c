@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -21,6 +22,8 @@ static const int all_statuses[] = {
 	SITHS_ERR_CARD_CANCELLED,
 	SITHS_ERR_PIN_EMPTY, SITHS_ERR_PIN_TOO_SHORT, SITHS_ERR_PIN_TOO_LONG, SITHS_ERR_PIN_FORMAT,
 	SITHS_ERR_PIN_INCORRECT, SITHS_ERR_PIN_LOCKED, SITHS_ERR_PIN_MUST_CHANGE,
+	SITHS_ERR_PIN_UNCHANGED, SITHS_ERR_PIN_MISMATCH, SITHS_ERR_PUK_INCORRECT,
+	SITHS_ERR_PUK_LOCKED, SITHS_ERR_PIN_UNBLOCK_UNSUPPORTED,
 	SITHS_ERR_CERT_PARSE, SITHS_ERR_CERT_UNTRUSTED, SITHS_ERR_CERT_EXPIRED,
 	SITHS_ERR_CERT_NOT_YET_VALID, SITHS_ERR_CERT_SIGNATURE_ONLY, SITHS_ERR_CERT_KEY_USAGE,
 	SITHS_ERR_CERT_EKU, SITHS_ERR_CERT_NO_HSA_ID, SITHS_ERR_CERT_HSA_ID_INVALID,
@@ -151,6 +154,10 @@ main(void)
 		cmocka_unit_test(test_unavailable_or_refused),
 		cmocka_unit_test(test_errmsg_without_context),
 	};
+
+	/* the Swedish locale make check compiled (tests/Makefile.inc) */
+	if (getenv("SITHS_TEST_LOCPATH") != NULL)
+		setenv("LOCPATH", getenv("SITHS_TEST_LOCPATH"), 1);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,12 @@
  * (pcscd's virtual reader driver) as the card in one reader and answers the
  * PIV commands OpenSC's PIV driver sends, holding one person's
  * authentication key and certificate (slot 9A) and optionally a signature
- * pair (slot 9C), behind a PIN whose retry counter locks. A key is RSA-2048
- * (PIV algorithm 07: OpenSC pads, the card does the raw operation) or EC
- * P-256 (algorithm 11: the card signs the hash it is given and answers with
- * a DER ECDSA signature), as the key file says. PIV has no data object that
+ * pair (slot 9C), behind a PIN whose retry counter locks and which CHANGE
+ * REFERENCE DATA changes; the PUK is refused (PIV takes it only in RESET
+ * RETRY COUNTER, which OpenSC's PKCS#11 module does not send by default).
+ * A key is RSA-2048 (PIV algorithm 07: OpenSC pads, the card does the raw
+ * operation) or EC P-256 (algorithm 11: the card signs the hash it is given
+ * and answers with a DER ECDSA signature), as the key file says. PIV has no data object that
  * names a key's algorithm: OpenSC takes it from the slot's certificate.
  *
  * SIGUSR1 removes the card (closes the connection), SIGUSR2 inserts it
@@ -74,6 +76,7 @@
 #define SW_TRIES_LEFT(x) (0x63C0 | ((x)&0x0F))
 
 #define INS_VERIFY 0x20
+#define INS_CHANGE_REFERENCE 0x24
 #define INS_GENERAL_AUTH 0x87
 #define INS_SELECT 0xA4
 #define INS_GET_RESPONSE 0xC0
@@ -601,6 +604,53 @@ do_verify(struct card *c, const struct apdu *a)
 	return SW_OK;
 }
 
+/* A PIV PIN as the card stores it: 6 to 8 digits, padded with FF to 8 bytes. */
+static int
+pin_well_formed(const uint8_t *p)
+{
+	int n = 0;
+
+	while (n < PIN_LEN && p[n] >= '0' && p[n] <= '9')
+		n++;
+	for (int i = n; i < PIN_LEN; i++) {
+		if (p[i] != 0xFF)
+			return 0;
+	}
+	return n >= 6;
+}
+
+/*
+ * CHANGE REFERENCE DATA (SP 800-73-4 3.2.2): the current PIN then the new
+ * one, 8 bytes each; a wrong current PIN costs a try as in VERIFY.
+ */
+static uint16_t
+do_change_reference(struct card *c, const struct apdu *a)
+{
+	int ok;
+
+	c->n.verify++;
+	if (a->p1 != 0x00)
+		return SW_WRONG_P1P2;
+	if (a->p2 != PIV_PIN_REF)
+		return SW_REF_NOT_FOUND;
+	if (a->lc != 2 * PIN_LEN)
+		return SW_WRONG_LENGTH;
+	if (c->tries == 0)
+		return SW_PIN_BLOCKED;
+	ok = CRYPTO_memcmp(a->data, c->pin, PIN_LEN) == 0;
+	if (!ok) {
+		c->tries--;
+		c->verified = c->sign_allowed = 0;
+		return SW_TRIES_LEFT(c->tries);
+	}
+	if (!pin_well_formed(a->data + PIN_LEN))
+		return SW_WRONG_DATA;
+	memcpy(c->pin, a->data + PIN_LEN, PIN_LEN);
+	c->tries = c->max_tries;
+	c->verified = c->sign_allowed = 1;
+	return SW_OK;
+}
+
 /* the raw RSA private-key operation (OpenSC did the padding) */
 static int
 rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
@@ -753,6 +803,7 @@ ins_name(uint8_t ins)
 	case INS_GET_DATA: return "GET DATA";
 	case INS_GET_RESPONSE: return "GET RESPONSE";
 	case INS_VERIFY: return "VERIFY";
+	case INS_CHANGE_REFERENCE: return "CHANGE REFERENCE DATA";
 	case INS_GENERAL_AUTH: return "GENERAL AUTHENTICATE";
 	default: return "?";
 	}
@@ -809,6 +860,7 @@ handle_apdu(struct card *c, const uint8_t *cmd, size_t cmdlen, uint8_t *out, siz
 			n = next_chunk(c, &a, out, cap, &sw);
 		break;
 	case INS_VERIFY: sw = do_verify(c, &a); break;
+	case INS_CHANGE_REFERENCE: sw = do_change_reference(c, &a); break;
 	case INS_GENERAL_AUTH: n = do_general_auth(c, &a, out, cap, &sw); break;
 	default:
 		c->n.other++;
